@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# clockwatch: clock divergence, NTP adjustments and scheduling stalls.
+#
+#   make                 module (against KDIR), userspace, selftests
+#   make demo            boot the test VM, load the module, show the status
+#   make check           every test: host unit tests, the kernel matrix
+#                        build, the VM suite on 6.1 and 6.12
+#   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
+#   make matrix          build the module for every kernel of the matrix
+#   make dkms-install    register and build the module with DKMS
+#
+# KVER names a matrix kernel (6.1, 6.1-rt, 6.12; default 6.1). KDIR is the
+# kernel build tree: /lib/modules/$(uname -r)/build where it exists, else
+# the headers of KVER, fetched from Debian into .cache/.
+
+KVER	?= 6.1
+MATRIX	:= 6.1 6.1-rt 6.12
+VM_KERNELS ?= 6.1 6.12
+
+ifeq ($(origin KDIR), undefined)
+  KDIR := $(wildcard /lib/modules/$(shell uname -r)/build)
+  ifeq ($(KDIR),)
+    KDIR = $(shell scripts/kernels kdir $(KVER))
+  endif
+endif
+
+ifeq ($(V),1)
+  Q =
+else
+  Q = @
+endif
+
+.PHONY: all modules userspace selftests demo check check-unit check-vm \
+	matrix deps install dkms-install style clean
+
+all: modules userspace selftests
+
+modules:
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+userspace:
+	$(Q)$(MAKE) -C userspace
+
+selftests: userspace
+	$(Q)$(MAKE) -C selftests/clockwatch
+
+deps:
+	$(Q)scripts/deps
+
+# Build the module for each matrix kernel in its own tree under .build/,
+# warning-free at W=1.
+matrix:
+	$(Q)for k in $(MATRIX); do scripts/build-kmod $$k || exit 1; done
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory userspace selftests
+	$(Q)scripts/build-kmod $(KVER)
+	$(Q)scripts/vm --kernel $(KVER) -- scripts/demo .build/$(KVER)/kmod/clockwatch.ko
+
+check: deps
+	$(Q)scripts/check $(VM_KERNELS)
+
+check-unit: deps
+	$(Q)scripts/check --unit-only
+
+check-vm: deps
+	$(Q)scripts/check --vm-only $(KVER)
+
+install: modules userspace
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+	$(Q)$(MAKE) -C userspace install
+
+dkms-install:
+	$(Q)scripts/dkms-install
+
+style:
+	$(Q)scripts/style
+
+clean:
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null || true
+	$(Q)$(MAKE) -C userspace clean
+	$(Q)$(MAKE) -C selftests/clockwatch clean
+	$(Q)rm -rf .build
