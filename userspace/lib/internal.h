@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * libclockwatch: helpers shared by the library's files, not exported.
+ */
+#ifndef __CLOCKWATCH_INTERNAL_H
+#define __CLOCKWATCH_INTERNAL_H
+
+#include <errno.h>
+
+#include "clockwatch.h"
+
+/* Return a negative errno value and set errno to match it. */
+static inline int cw_err(int err)
+{
+	if (err < 0)
+		errno = -err;
+	return err;
+}
+
+/* Tell the CPU that this is a spin-wait loop. */
+static inline void cw_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+#endif /* __CLOCKWATCH_INTERNAL_H */
