@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * clockwatch: the subcommands.  Each lives in its own file and parses its
+ * own options with argp; argv[0] is "clockwatch NAME".
+ */
+#ifndef __CLOCKWATCH_COMMANDS_H
+#define __CLOCKWATCH_COMMANDS_H
+
+struct command {
+	const char *name;
+	const char *summary;	/* one line for "clockwatch --help" */
+	int (*run)(int argc, char **argv);	/* returns an exit code */
+};
+
+int cmd_status(int argc, char **argv);
+
+#endif /* __CLOCKWATCH_COMMANDS_H */

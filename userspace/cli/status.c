@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch status: the clocks and the kernel NTP state as the module
+ * publishes them in its page, once or as a short live view.
+ *
+ * The kernel exports no function to read its NTP state, so the module
+ * captures that state on every adjtimex() call, reads included.  status
+ * therefore calls adjtimex() with modes = 0 itself first (unprivileged,
+ * changes nothing), which makes the module capture the current state,
+ * and only then reads the page.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+
+#include "clockwatch.h"
+#include "commands.h"
+#include "json.h"
+#include "names.h"
+#include "util.h"
+
+#define MAX_INTERVAL_S	86400.0
+#define MIN_INTERVAL_S	0.001
+
+static struct status_env {
+	const char *device;
+	bool json;
+	bool refresh;		/* adjtimex(modes = 0) before each read */
+	double interval;	/* s between samples of the live view; 0: none */
+	long count;		/* samples of the live view; 0: until stopped */
+	int positional;		/* positional arguments seen */
+} env = {
+	.device = CLOCKWATCH_DEVICE,
+	.refresh = true,
+};
+
+enum {
+	OPT_NO_REFRESH = 0x100,
+};
+
+static const char doc[] =
+"Show the system clocks and the kernel NTP state from the clockwatch page.\n"
+"\n"
+"The kernel has no interface to read its NTP state from a module, so the\n"
+"module records it on every adjtimex() call, reads included. status calls\n"
+"adjtimex() with modes = 0 first (unprivileged; it changes nothing) so the\n"
+"NTP block it shows is current; --no-refresh skips that call.\n"
+"\n"
+"With an interval, status prints one line per interval: the time, how far\n"
+"REALTIME - MONOTONIC has moved since the start (steps), the rate of\n"
+"REALTIME against MONOTONIC_RAW over the interval (slew and frequency\n"
+"correction), the NTP maximum error and the clock state.\n"
+"\n"
+"USAGE: clockwatch status [--device PATH] [--json] [--no-refresh]\n"
+"                         [--interval SEC [--count N]] [interval] [count]\n"
+"\n"
+"EXAMPLES:\n"
+"    clockwatch status                 # the page, decoded, with units\n"
+"    clockwatch status --json          # one JSON object\n"
+"    clockwatch status -i 1 -c 10      # ten 1 s samples of the live view\n"
+"    clockwatch status 0.5             # a sample every 0.5 s until Ctrl-C\n"
+"    clockwatch status -i 1 --json     # the live view as JSON Lines";
+
+static const struct argp_option opts[] = {
+	{ "device", 'd', "PATH", 0, "Page to read (default " CLOCKWATCH_DEVICE ")", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object; JSON Lines with an interval", 0 },
+	{ "interval", 'i', "SEC", 0, "Live view: one sample every SEC seconds", 0 },
+	{ "count", 'c', "N", 0, "Live view: stop after N samples (interval 1 s unless given)", 0 },
+	{ "no-refresh", OPT_NO_REFRESH, NULL, 0, "Do not call adjtimex() first: the NTP block may be old", 0 },
+	{},
+};
+
+static void parse_interval(struct argp_state *state, const char *arg)
+{
+	if (env.interval > 0)
+		argp_error(state, "interval given twice");
+	if (parse_seconds(arg, MIN_INTERVAL_S, MAX_INTERVAL_S, &env.interval))
+		argp_error(state, "invalid interval '%s': seconds from %g to %g expected",
+			   arg, MIN_INTERVAL_S, MAX_INTERVAL_S);
+}
+
+static void parse_count(struct argp_state *state, const char *arg)
+{
+	if (env.count > 0)
+		argp_error(state, "count given twice");
+	if (parse_long(arg, 1, INT32_MAX, &env.count))
+		argp_error(state, "invalid count '%s': a whole number from 1 expected",
+			   arg);
+}
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'd':
+		if (!*arg)
+			argp_error(state, "empty device path");
+		env.device = arg;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'i':
+		parse_interval(state, arg);
+		break;
+	case 'c':
+		parse_count(state, arg);
+		break;
+	case OPT_NO_REFRESH:
+		env.refresh = false;
+		break;
+	case ARGP_KEY_ARG:
+		/* [interval] [count], as the libbpf tools take them */
+		if (env.positional == 0)
+			parse_interval(state, arg);
+		else if (env.positional == 1)
+			parse_count(state, arg);
+		else
+			argp_error(state, "unexpected argument '%s'", arg);
+		env.positional++;
+		break;
+	case ARGP_KEY_END:
+		if (env.count && env.interval == 0)
+			env.interval = 1.0;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* Make the module capture the kernel NTP state now (see the top). */
+static void refresh_ntp(void)
+{
+	struct timex tx = { .modes = 0 };
+
+	if (env.refresh && adjtimex(&tx) < 0)
+		fprintf(stderr, "clockwatch: adjtimex: %s (the NTP block may be old)\n",
+			strerror(errno));
+}
+
+static int read_page(struct cw_reader *reader, struct clockwatch_page *page)
+{
+	int err;
+
+	refresh_ntp();
+	err = cw_reader__read(reader, page);
+	if (err)
+		report_page_error(env.device, -err);
+	return err;
+}
+
+static bool ntp_captured(const struct clockwatch_page *p)
+{
+	return (p->features & CLOCKWATCH_FEAT_NTP) && p->ntp_mono_ns != 0;
+}
+
+/* timex.freq is ppm scaled by 2^16. */
+static double freq_ppm(int64_t freq)
+{
+	return (double)freq / 65536.0;
+}
+
+static const char *state_name(int state)
+{
+	const char *name = time_state_name(state);
+
+	return name ? name : "unknown";
+}
+
+static void json_bits(struct json *j, const char *key, uint64_t mask,
+		      const char *(*name)(unsigned int bit))
+{
+	char unnamed[24];
+	unsigned int bit;
+
+	json_array_begin(j, key);
+	for (bit = 0; bit < 64; bit++)
+		if (mask & (1ULL << bit))
+			json_string(j, NULL, bit_name(unnamed, sizeof(unnamed), bit, name));
+	json_array_end(j);
+}
+
+static void print_json(const struct clockwatch_page *p, int64_t mono_now)
+{
+	const struct clockwatch_clocks *c = &p->clocks;
+	const struct clockwatch_ntp *n = &p->ntp;
+	struct json j;
+
+	json_init(&j, stdout);
+	json_object_begin(&j, NULL);
+	json_string(&j, "device", env.device);
+	json_uint(&j, "version", p->version);
+	json_uint(&j, "size", p->size);
+	json_uint(&j, "features_mask", p->features);
+	json_bits(&j, "features", p->features, feature_bit_name);
+	json_uint(&j, "seq", p->seq);
+	json_uint(&j, "update_count", p->update_count);
+	json_int(&j, "realtime_ns", c->realtime_ns);
+	json_int(&j, "monotonic_ns", c->monotonic_ns);
+	json_int(&j, "monotonic_raw_ns", c->monotonic_raw_ns);
+	json_int(&j, "boottime_ns", c->boottime_ns);
+	json_int(&j, "tai_ns", c->tai_ns);
+	json_int(&j, "realtime_minus_monotonic_ns", c->realtime_ns - c->monotonic_ns);
+	json_int(&j, "realtime_minus_monotonic_raw_ns",
+		 c->realtime_ns - c->monotonic_raw_ns);
+
+	if (!ntp_captured(p)) {
+		json_null(&j, "ntp");
+	} else {
+		json_object_begin(&j, "ntp");
+		json_int(&j, "status", n->status);
+		json_bits(&j, "status_names", (uint32_t)n->status, ntp_status_bit_name);
+		json_int(&j, "time_state", n->time_state);
+		json_string(&j, "time_state_name", state_name(n->time_state));
+		json_int(&j, "maxerror_us", n->maxerror_us);
+		json_int(&j, "esterror_us", n->esterror_us);
+		json_int(&j, "offset_ns", n->offset_ns);
+		json_int(&j, "freq", n->freq);
+		json_double(&j, "freq_ppm", freq_ppm(n->freq), 6);
+		json_double(&j, "freq_ppb", freq_ppm(n->freq) * 1000.0, 3);
+		json_int(&j, "tick_us", n->tick_us);
+		json_int(&j, "tai_s", n->tai_s);
+		json_int(&j, "constant", (int64_t)n->constant);
+		json_int(&j, "mono_ns", p->ntp_mono_ns);
+		json_int(&j, "raw_ns", p->ntp_raw_ns);
+		json_int(&j, "age_ns", mono_now - p->ntp_mono_ns);
+		json_uint(&j, "calls", p->ntp_calls);
+		json_uint(&j, "writes", p->ntp_writes);
+		json_object_end(&j);
+	}
+	json_object_end(&j);
+	fputc('\n', stdout);
+}
+
+static void print_clock(const char *name, int64_t ns, bool date)
+{
+	char secs[32];
+	char utc[64];
+
+	format_seconds(secs, sizeof(secs), ns);
+	if (date) {
+		format_utc(utc, sizeof(utc), ns);
+		printf("  %-26s %22s s  %s\n", name, secs, utc);
+	} else {
+		printf("  %-26s %22s s\n", name, secs);
+	}
+}
+
+/* A difference of two clocks: ns, and the instant it names as a date. */
+static void print_offset(const char *name, int64_t ns)
+{
+	char secs[32];
+	char utc[64];
+
+	format_seconds(secs, sizeof(secs), ns);
+	format_utc(utc, sizeof(utc), ns);
+	printf("  %-26s %22" PRId64 " ns = %s s (%s)\n", name, ns, secs, utc);
+}
+
+static void print_ntp(const struct clockwatch_page *p, int64_t mono_now)
+{
+	const struct clockwatch_ntp *n = &p->ntp;
+	char bits[256];
+	char age[32];
+
+	if (!(p->features & CLOCKWATCH_FEAT_NTP)) {
+		printf("ntp: not captured by this module (no adjtimex hook)\n");
+		return;
+	}
+	if (!p->ntp_mono_ns) {
+		printf("ntp: not captured yet (no adjtimex() call since the module loaded)\n");
+		return;
+	}
+
+	format_seconds(age, sizeof(age), mono_now - p->ntp_mono_ns);
+	printf("ntp (as of the last adjtimex() call, %s s ago):\n", age);
+	format_bits(bits, sizeof(bits), (uint32_t)n->status, ",", ntp_status_bit_name);
+	printf("  %-14s 0x%04x %s\n", "status", (uint32_t)n->status, bits);
+	printf("  %-14s %d %s\n", "time_state", n->time_state, state_name(n->time_state));
+	printf("  %-14s %" PRId64 " us\n", "maxerror", (int64_t)n->maxerror_us);
+	printf("  %-14s %" PRId64 " us\n", "esterror", (int64_t)n->esterror_us);
+	printf("  %-14s %" PRId64 " ns\n", "offset", (int64_t)n->offset_ns);
+	printf("  %-14s %+.6f ppm = %+.3f ppb (%" PRId64 " scaled ppm)\n", "freq",
+	       freq_ppm(n->freq), freq_ppm(n->freq) * 1000.0, (int64_t)n->freq);
+	printf("  %-14s %" PRId64 " us\n", "tick", (int64_t)n->tick_us);
+	printf("  %-14s %d s\n", "tai", n->tai_s);
+	printf("  %-14s %" PRId64 "\n", "constant", (int64_t)n->constant);
+	printf("  %-14s %" PRIu64 " calls, %" PRIu64 " writes since the module loaded\n",
+	       "adjtimex", (uint64_t)p->ntp_calls, (uint64_t)p->ntp_writes);
+}
+
+static void print_human(const struct clockwatch_page *p, int64_t mono_now)
+{
+	const struct clockwatch_clocks *c = &p->clocks;
+	char features[128];
+	char age[32];
+
+	format_bits(features, sizeof(features), p->features, ",", feature_bit_name);
+	format_seconds(age, sizeof(age), mono_now - c->monotonic_ns);
+	printf("page: %s, version %u, %u bytes, seq %u, %" PRIu64 " updates\n",
+	       env.device, p->version, p->size, p->seq, (uint64_t)p->update_count);
+	printf("features: %s\n", features);
+	printf("clocks (read at one instant, %s s ago):\n", age);
+	print_clock("REALTIME", c->realtime_ns, true);
+	print_clock("MONOTONIC", c->monotonic_ns, false);
+	print_clock("MONOTONIC_RAW", c->monotonic_raw_ns, false);
+	print_clock("BOOTTIME", c->boottime_ns, false);
+	print_clock("TAI", c->tai_ns, true);
+	print_offset("REALTIME - MONOTONIC", c->realtime_ns - c->monotonic_ns);
+	print_offset("REALTIME - MONOTONIC_RAW", c->realtime_ns - c->monotonic_raw_ns);
+	print_ntp(p, mono_now);
+}
+
+static volatile sig_atomic_t exiting;
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+/* One line of the live view: cur against the first and the previous sample. */
+static void print_sample(const struct clockwatch_page *first,
+			 const struct clockwatch_page *prev,
+			 const struct clockwatch_page *cur)
+{
+	const struct clockwatch_clocks *c = &cur->clocks;
+	int64_t change = (c->realtime_ns - c->monotonic_ns) -
+			 (first->clocks.realtime_ns - first->clocks.monotonic_ns);
+	int64_t d_raw = c->monotonic_raw_ns - prev->clocks.monotonic_raw_ns;
+	int64_t d_real = c->realtime_ns - prev->clocks.realtime_ns;
+	double rate = NAN;	/* no new snapshot of the clocks */
+	bool ntp = ntp_captured(cur);
+	char when[16] = "-";
+	char rate_str[32];
+	time_t t;
+	struct tm tm;
+
+	/* ppb of REALTIME against MONOTONIC_RAW, both read at one instant */
+	if (d_raw > 0)
+		rate = (double)(d_real - d_raw) * 1e9 / (double)d_raw;
+
+	if (env.json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_object_begin(&j, NULL);
+		json_int(&j, "realtime_ns", c->realtime_ns);
+		json_int(&j, "monotonic_raw_ns", c->monotonic_raw_ns);
+		json_int(&j, "interval_raw_ns", d_raw);
+		json_int(&j, "realtime_minus_monotonic_change_ns", change);
+		json_double(&j, "rate_ppb", rate, 3);
+		if (ntp) {
+			json_int(&j, "maxerror_us", cur->ntp.maxerror_us);
+			json_int(&j, "time_state", cur->ntp.time_state);
+			json_string(&j, "time_state_name", state_name(cur->ntp.time_state));
+		} else {
+			json_null(&j, "maxerror_us");
+			json_null(&j, "time_state");
+			json_null(&j, "time_state_name");
+		}
+		json_uint(&j, "update_count", cur->update_count);
+		json_object_end(&j);
+		fputc('\n', stdout);
+		fflush(stdout);
+		return;
+	}
+
+	t = (time_t)(c->realtime_ns / NSEC_PER_SEC);
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	if (isfinite(rate))
+		snprintf(rate_str, sizeof(rate_str), "%+.1f", rate);
+	else
+		snprintf(rate_str, sizeof(rate_str), "-");
+	if (ntp)
+		printf("%-8s  %+20" PRId64 "  %14s  %12" PRId64 "  %s\n", when, change,
+		       rate_str, (int64_t)cur->ntp.maxerror_us, state_name(cur->ntp.time_state));
+	else
+		printf("%-8s  %+20" PRId64 "  %14s  %12s  %s\n", when, change,
+		       rate_str, "-", "-");
+	fflush(stdout);
+}
+
+static void add_ns(struct timespec *ts, int64_t ns)
+{
+	ns += ts->tv_nsec;
+	ts->tv_sec += ns / NSEC_PER_SEC;
+	ts->tv_nsec = ns % NSEC_PER_SEC;
+}
+
+static int live_view(struct cw_reader *reader)
+{
+	struct clockwatch_page first, prev, cur;
+	int64_t step = (int64_t)llround(env.interval * 1e9);
+	struct timespec next;
+	long n;
+	int err;
+
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+
+	if (read_page(reader, &first))
+		return EXIT_ERROR;
+	prev = first;
+
+	if (!env.json)
+		printf("%-8s  %20s  %14s  %12s  %s\n", "TIME", "R-M CHANGE(ns)",
+		       "RATE(ppb)", "MAXERROR(us)", "STATE");
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (n = 0; !env.count || n < env.count; n++) {
+		add_ns(&next, step);
+		/* Absolute deadlines: the samples do not drift apart. */
+		do {
+			err = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		} while (err == EINTR && !exiting);
+		if (exiting)
+			break;
+
+		if (read_page(reader, &cur))
+			return EXIT_ERROR;
+		print_sample(&first, &prev, &cur);
+		prev = cur;
+	}
+	return EXIT_OK;
+}
+
+int cmd_status(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.args_doc = "[interval] [count]",
+		.doc = doc,
+	};
+	struct clockwatch_page page;
+	struct cw_reader *reader;
+	int ret = EXIT_ERROR;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+
+	reader = cw_reader__open(env.device);
+	if (!reader) {
+		report_page_error(env.device, errno);
+		return EXIT_ERROR;
+	}
+
+	if (env.interval > 0) {
+		ret = live_view(reader);
+		goto cleanup;
+	}
+
+	if (read_page(reader, &page))
+		goto cleanup;
+	if (env.json)
+		print_json(&page, now_ns(CLOCK_MONOTONIC));
+	else
+		print_human(&page, now_ns(CLOCK_MONOTONIC));
+	ret = EXIT_OK;
+
+cleanup:
+	cw_reader__close(reader);
+	return ret;
+}

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: helpers shared by the subcommands.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <linux/clockwatch.h>
+
+#include "util.h"
+
+/* Parse a whole decimal integer in [min, max]; 0 or a negative errno. */
+int parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* Parse a finite number of seconds in [min, max]; 0 or a negative errno. */
+int parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno)
+		return -errno;
+	if (end == s || *end != '\0' || !isfinite(v))
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int64_t now_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* Split ns into whole seconds (rounded down) and 0..999999999 ns. */
+static void split_ns(int64_t ns, int64_t *sec, int64_t *rem)
+{
+	*sec = ns / NSEC_PER_SEC;
+	*rem = ns % NSEC_PER_SEC;
+	if (*rem < 0) {
+		*sec -= 1;
+		*rem += NSEC_PER_SEC;
+	}
+}
+
+void format_seconds(char *buf, size_t len, int64_t ns)
+{
+	/* Not split_ns(): -0.5 s reads better as "-0.500000000". */
+	uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
+
+	snprintf(buf, len, "%s%" PRIu64 ".%09" PRIu64, ns < 0 ? "-" : "",
+		 mag / (uint64_t)NSEC_PER_SEC, mag % (uint64_t)NSEC_PER_SEC);
+}
+
+void format_utc(char *buf, size_t len, int64_t ns)
+{
+	int64_t sec, rem;
+	struct tm tm;
+	time_t t;
+
+	split_ns(ns, &sec, &rem);
+	t = (time_t)sec;
+	if (!gmtime_r(&t, &tm)) {
+		snprintf(buf, len, "(out of range)");
+		return;
+	}
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%09" PRId64 " UTC",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, rem);
+}
+
+void report_page_error(const char *path, int err)
+{
+	switch (err) {
+	case ENOENT:
+		if (strncmp(path, "/dev/", 5) == 0)
+			fprintf(stderr, "clockwatch: %s not found: is the module loaded? (insmod kmod/clockwatch.ko)\n",
+				path);
+		else
+			fprintf(stderr, "clockwatch: %s not found\n", path);
+		break;
+	case EPROTO:
+		fprintf(stderr, "clockwatch: %s: not a clockwatch page this tool can read (magic, version %d or size)\n",
+			path, CLOCKWATCH_PAGE_VERSION);
+		break;
+	case EAGAIN:
+		fprintf(stderr, "clockwatch: %s: no consistent copy of the page (its writer never finished an update)\n",
+			path);
+		break;
+	default:
+		fprintf(stderr, "clockwatch: %s: %s\n", path, strerror(err));
+		break;
+	}
+}
