@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: make clock steps, NTP adjustments and the clocks' relation
+ * visible to userspace as they happen.
+ *
+ * /dev/clockwatch maps one read-only page, struct clockwatch_page (see
+ * include/uapi/linux/clockwatch.h), that the module keeps current: the
+ * system clocks read at one instant, refreshed periodically and right
+ * after every clock step, and the kernel's NTP state after the latest
+ * adjtimex() call.  Userspace reads it without a system call:
+ *
+ *	fd = open("/dev/clockwatch", O_RDONLY);
+ *	page = mmap(NULL, CLOCKWATCH_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+ *	then copy it under page->seq, as the uapi header shows.
+ *
+ * Copyright (C) 2025 clockwatch developers
+ */
+
+#include <linux/fs.h>
+#include <linux/init.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+
+#include "clockwatch.h"
+
+static struct clockwatch_dev *to_clockwatch_dev(struct file *file)
+{
+	return container_of(file->private_data, struct clockwatch_dev, misc);
+}
+
+/*
+ * mmap(): the one page, read-only, for good.  The page is written by the
+ * module only, so a mapping that could ever write it is refused.
+ */
+static int clockwatch_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct clockwatch_dev *cw = to_clockwatch_dev(file);
+
+	/* Exactly VM_READ: no PROT_WRITE, shared or private. */
+	if ((vma->vm_flags & (VM_READ | VM_WRITE)) != VM_READ)
+		return -EROFS;
+	/* Exactly the one page, from its start. */
+	if (vma->vm_end - vma->vm_start != PAGE_SIZE || vma->vm_pgoff != 0)
+		return -EINVAL;
+	/*
+	 * Nor later: without VM_MAYWRITE, mprotect(PROT_WRITE) fails, also
+	 * on a MAP_SHARED mapping of a file opened for writing, and a
+	 * private mapping is not copy-on-write.
+	 */
+	vm_flags_clear(vma, VM_MAYWRITE);
+	/*
+	 * Map it.  The mapping holds no reference on the page; the page
+	 * outlives it all the same, as the mapping holds the file and the
+	 * file holds the module.  remap_pfn_range() also makes the mapping
+	 * VM_DONTEXPAND (no mremap() growth) and refuses MADV_DONTNEED.
+	 */
+	return remap_pfn_range(vma, vma->vm_start,
+			       page_to_pfn(virt_to_page(cw->page)),
+			       PAGE_SIZE, vma->vm_page_prot);
+}
+
+static const struct file_operations clockwatch_fops = {
+	.owner	= THIS_MODULE,
+	.mmap	= clockwatch_mmap,
+};
+
+static struct clockwatch_dev clockwatch = {
+	.misc = {
+		.minor	= MISC_DYNAMIC_MINOR,
+		.name	= "clockwatch",
+		.fops	= &clockwatch_fops,
+		.mode	= 0444,
+	},
+};
+
+static int __init clockwatch_init(void)
+{
+	struct clockwatch_dev *cw = &clockwatch;
+	int ret;
+
+	ret = clockwatch_page_alloc(cw);
+	if (ret)
+		return ret;
+
+	/* The hooks only set feature bits when they fail, never stop us. */
+	clockwatch_clocks_start(cw);
+	clockwatch_ntp_start(cw);
+
+	/* Last: the page is complete before anyone can open the device. */
+	ret = misc_register(&cw->misc);
+	if (ret) {
+		pr_err("cannot register /dev/%s: %d\n", cw->misc.name, ret);
+		goto err_misc_register;
+	}
+
+	pr_info("/dev/%s ready, features %#llx\n", cw->misc.name,
+		cw->page->features);
+	return 0;
+
+err_misc_register:
+	clockwatch_ntp_stop(cw);
+	clockwatch_clocks_stop(cw);
+	clockwatch_page_free(cw);
+	return ret;
+}
+
+/*
+ * No file of the device is open here (fops.owner holds the module while
+ * one is), so no mapping of the page remains either.
+ */
+static void __exit clockwatch_exit(void)
+{
+	struct clockwatch_dev *cw = &clockwatch;
+
+	misc_deregister(&cw->misc);
+	clockwatch_ntp_stop(cw);
+	clockwatch_clocks_stop(cw);
+	clockwatch_page_free(cw);
+}
+
+module_init(clockwatch_init);
+module_exit(clockwatch_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("clockwatch developers");
+MODULE_DESCRIPTION("Clock steps and NTP state on a read-only page");
