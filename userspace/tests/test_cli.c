@@ -376,7 +376,7 @@ TEST_F(cli, status_human)
 
 struct ticker {
 	struct clockwatch_page *page;
-	volatile int stop;
+	int stop;		/* set by the test, __atomic */
 };
 
 static void *ticker_main(void *arg)
@@ -385,7 +385,7 @@ static void *ticker_main(void *arg)
 	long long raw0 = clock_ns(CLOCK_MONOTONIC_RAW);
 	struct timespec ms = { .tv_nsec = 1000000 };
 
-	while (!t->stop) {
+	while (!__atomic_load_n(&t->stop, __ATOMIC_RELAXED)) {
 		long long d = clock_ns(CLOCK_MONOTONIC_RAW) - raw0;
 		struct clockwatch_page *p = t->page;
 
@@ -416,7 +416,7 @@ TEST_F(cli, live_view_rate)
 	ASSERT_EQ(0, pthread_create(&thread, NULL, ticker_main, &t));
 	run(&self->r, "%s status --no-refresh --json --device %s --interval 0.1 --count 3",
 	    self->cli, self->pf.path);
-	t.stop = 1;
+	__atomic_store_n(&t.stop, 1, __ATOMIC_RELAXED);
 	pthread_join(thread, NULL);
 	ASSERT_EQ(0, self->r.status) TH_LOG("stderr: %s", self->r.err);
 
