@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -162,27 +161,6 @@ struct writer {
 	long long elapsed_ns;
 };
 
-/*
- * Put the calling thread on the nth CPU it may use, so that reader and
- * writer run at the same time rather than by turns; a no-op with one CPU.
- */
-static void pin_to_nth_cpu(int nth)
-{
-	cpu_set_t allowed, one;
-	int cpu, seen = 0;
-
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) || CPU_COUNT(&allowed) < 2)
-		return;
-	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-		if (!CPU_ISSET(cpu, &allowed) || seen++ != nth)
-			continue;
-		CPU_ZERO(&one);
-		CPU_SET(cpu, &one);
-		sched_setaffinity(0, sizeof(one), &one);
-		return;
-	}
-}
-
 /* Rewrite the page under the seqcount until told to stop. */
 static void *writer_main(void *arg)
 {
@@ -190,7 +168,6 @@ static void *writer_main(void *arg)
 	long long t0 = mono_ns(), until;
 	__u64 n = w->page->update_count;
 
-	pin_to_nth_cpu(1);
 	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
 		page_write_begin(w->page);
 		page_fill_derived(w->page, ++n);
@@ -223,7 +200,6 @@ TEST_F_TIMEOUT(page, no_torn_reads, 120)
 	long reads;
 	int err;
 
-	pin_to_nth_cpu(0);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, writer_main, &w));
 
 	t0 = mono_ns();
