@@ -90,7 +90,7 @@ static int clockwatch_adjtimex_return(struct kretprobe_instance *ri,
 						 struct clockwatch_dev,
 						 adjtimex_rp);
 	const struct clockwatch_adjtimex_call *call = (void *)ri->data;
-	/* do_adjtimex() returns int: the register's upper half is not set. */
+	/* do_adjtimex() returns int: the register's upper half is undefined. */
 	int ret = (int)regs_return_value(regs);
 	struct clockwatch_page *page = cw->page;
 	struct clockwatch_ntp ntp;
