@@ -24,6 +24,7 @@ const char *argp_program_bug_address = CLOCKWATCH_BUG_ADDRESS;
 /* One line per subcommand, so each addition is a one-line diff. */
 static const struct command commands[] = {
 	{ "status", "show the clocks and the NTP state the module publishes", cmd_status },
+	{ "stalls", "show how long processes were kept from running, and why (BPF)", cmd_stalls },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -13,5 +13,6 @@ struct command {
 };
 
 int cmd_status(int argc, char **argv);
+int cmd_stalls(int argc, char **argv);
 
 #endif /* __CLOCKWATCH_COMMANDS_H */
