@@ -165,7 +165,7 @@ static __always_inline void hist_add(__u32 tgid, __u32 kind, __u32 tid,
 {
 	struct cw_hist_key key = { .tgid = tgid, .kind = kind };
 	struct cw_hist *h;
-	__u32 slot;
+	__u64 slot;
 
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
@@ -178,8 +178,10 @@ static __always_inline void hist_add(__u32 tgid, __u32 kind, __u32 tid,
 		BPF_CORE_READ_STR_INTO(&h->comm, t, comm);
 	}
 	slot = cw_hist_slot(dur);
+	/* keep the bounds check on the register that indexes (6.1's verifier) */
+	barrier_var(slot);
 	if (slot >= CW_HIST_SLOTS)
-		slot = CW_HIST_SLOTS - 1;
+		return;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->total_ns, dur);

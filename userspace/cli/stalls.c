@@ -514,13 +514,11 @@ int cmd_stalls(int argc, char **argv)
 		if (sections[started].start())
 			goto cleanup;
 
-	if (!env.json) {
-		fprintf(stderr, "Tracing pauses%s... %s\n",
-			env.duration > 0 ? "" : " until Ctrl-C",
-			env.quiet ? "" : "pauses at or above the threshold as they happen:");
-		if (!env.quiet)
-			print_pause_header(stdout);
-	}
+	/* on stderr in every mode: scripts wait for it to know tracing began */
+	fprintf(stderr, "Tracing pauses%s...%s\n", env.duration > 0 ? "" : " until Ctrl-C",
+		env.quiet || env.json ? "" : " pauses at or above the threshold as they happen:");
+	if (!env.json && !env.quiet)
+		print_pause_header(stdout);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	if (run())
 		goto cleanup;

@@ -1,0 +1,133 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the BPF suite inside the test VM, as root, without the module
+# (module-less mode): the pause tracker's truth tests with tp_btf and with
+# raw_tp programs, then the tool's BPF commands.  Prints TAP; exits
+# non-zero when a test failed.
+#
+#   scripts/vm --kernel 6.1 -- selftests/clockwatch/run_bpf_vm.sh
+#
+# The programs come from the host's build (make -C selftests/clockwatch).
+# Some tests step the clock, which is why this runs in a VM that is thrown
+# away afterwards.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cli="$top/userspace/build/clockwatch"
+progs="bpf_pauses_test"
+
+if [ "$(id -u)" != 0 ]; then
+	echo "run_bpf_vm: must run as root (inside the test VM)" >&2
+	exit 2
+fi
+if [ -z "${CW_IN_VM:-}" ]; then
+	echo "run_bpf_vm: not in the test VM (CW_IN_VM unset): the suite steps the clock" >&2
+	exit 2
+fi
+for p in $progs; do
+	if [ ! -x "$here/build/$p" ]; then
+		echo "run_bpf_vm: $here/build/$p missing: run 'make -C selftests/clockwatch' on the host" >&2
+		exit 2
+	fi
+done
+
+fail=0
+echo "# kernel $(uname -r), $(nproc) CPUs, module-less (no /dev/clockwatch)"
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+
+for attach in tp_btf raw_tp; do
+	echo "# pause tracker with $attach programs"
+	CW_BPF_ATTACH=$attach "$here/build/bpf_pauses_test" || fail=1
+done
+
+# The tool's own checks, one TAP block.
+results=
+result() { # ok|not-ok description
+	n=$(( $(printf '%s' "$results" | grep -c '^') + 1 ))
+	if [ "$1" = ok ]; then
+		results="${results}ok $n $2
+"
+	else
+		results="${results}not ok $n $2
+"
+		fail=1
+	fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Wait (at most 30 s) until a BPF command says on stderr that it traces.
+wait_tracing() { # stderr-file
+	i=0
+	while ! grep -q '^Tracing' "$1" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+if [ -e /dev/clockwatch ]; then
+	result not-ok "module not loaded (this suite tests module-less mode)"
+else
+	result ok "module not loaded (this suite tests module-less mode)"
+fi
+
+# clockwatch stalls --pid --json: a spinner stopped for 300 ms by SIGSTOP.
+sh -c 'while :; do :; done' &
+spin=$!
+"$cli" stalls --pid "$spin" --duration 2 --threshold 50 --json > "$tmp/stalls.json" 2> "$tmp/stalls.err" &
+cw=$!
+wait_tracing "$tmp/stalls.err"
+sleep 0.2
+# the truth: SIGSTOP to SIGCONT on CLOCK_MONOTONIC, as the C test times it
+truth=$(python3 -c '
+import os, signal, sys, time
+pid = int(sys.argv[1])
+t0 = time.monotonic_ns()
+os.kill(pid, signal.SIGSTOP)
+time.sleep(0.3)
+t1 = time.monotonic_ns()
+os.kill(pid, signal.SIGCONT)
+print(t1 - t0)' "$spin")
+wait "$cw"
+rc=$?
+kill "$spin"
+wait "$spin" 2>/dev/null
+if [ $rc = 0 ] && python3 - "$tmp/stalls.json" "$spin" "$truth" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+pid, truth = int(sys.argv[2]), int(sys.argv[3])
+ev = [l for l in lines if l.get("type") == "pause" and l["kind"] == "stopped"]
+summ = [l for l in lines if l.get("type") == "stalls"][0]
+proc = [p for p in summ["processes"] if p["pid"] == pid][0]
+st = proc["kinds"]["stopped"]
+print("# stalls --json: truth %.1f ms, event %.1f ms, summary max %.1f ms, p50 %.1f ms"
+      % (truth / 1e6, ev[0]["duration_ns"] / 1e6, st["max_ns"] / 1e6, st["p50_ns"] / 1e6))
+assert len(ev) == 1 and ev[0]["pid"] == pid and ev[0]["comm"] == "sh"
+assert abs(ev[0]["duration_ns"] - truth) <= truth * 0.1
+assert st["count"] == 1 and st["max_ns"] == ev[0]["duration_ns"]
+assert proc["worst"][0]["kind"] == "stopped"
+EOF
+then
+	result ok "clockwatch stalls --pid --json reports the 300 ms SIGSTOP"
+else
+	sed 's/^/# /' "$tmp/stalls.err" "$tmp/stalls.json"
+	result not-ok "clockwatch stalls --pid --json reports the 300 ms SIGSTOP"
+fi
+
+if "$cli" stalls --duration 0.5 > "$tmp/stalls.txt" 2>&1 &&
+	grep -q '^Pauses per process' "$tmp/stalls.txt" &&
+	grep -q 'KIND.*P50.*P99.9.*MAX' "$tmp/stalls.txt"; then
+	result ok "clockwatch stalls prints the per-process table"
+else
+	sed 's/^/# /' "$tmp/stalls.txt"
+	result not-ok "clockwatch stalls prints the per-process table"
+fi
+
+echo "TAP version 13"
+echo "1..$(printf '%s' "$results" | grep -c '^')"
+printf '%s' "$results"
+exit $fail
