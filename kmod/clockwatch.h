@@ -6,6 +6,7 @@
  * page.c	the shared page and the writer side of its sequence counter
  * clocks.c	the clocks snapshot: periodic hrtimer and clock-set notifier
  * ntp.c	the NTP state: a kretprobe on do_adjtimex()
+ * events.c	the event ring behind read() and poll()
  */
 #ifndef _CLOCKWATCH_H
 #define _CLOCKWATCH_H
@@ -14,9 +15,11 @@
 #include <linux/irq_work.h>
 #include <linux/kprobes.h>
 #include <linux/miscdevice.h>
+#include <linux/mutex.h>
 #include <linux/notifier.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include <uapi/linux/clockwatch.h>
 
@@ -34,6 +37,19 @@
  * @gtod_registered:	@gtod_nb is registered
  * @adjtimex_rp:	kretprobe on do_adjtimex(); registered when
  *			page->features has CLOCKWATCH_FEAT_NTP
+ * @ev_lock:		protects @ev_ring and @ev_head; a leaf lock, taken
+ *			with interrupts disabled, also under the timekeeper
+ *			lock (never spin on a clock while holding it)
+ * @ev_ring:		the last @ev_entries event records, record seq in
+ *			slot seq & (@ev_entries - 1)
+ * @ev_entries:		records in @ev_ring, a power of two
+ * @ev_head:		seq of the next record to emit
+ * @ev_dropped:		records not emitted (no ring); under @ev_lock
+ * @ev_wq:		readers waiting for a record
+ * @ev_wake_work:	wakes @ev_wq; queued by clockwatch_event_emit(),
+ *			runs outside the emitter's context (a plain
+ *			irq_work: a thread on PREEMPT_RT, where wake_up()
+ *			may not be called from hard irq)
  *
  * Writers of @page run in hard irq (@refresh_timer, @clock_set_work) and
  * in kretprobe handlers; all of them take @lock with interrupts disabled.
@@ -48,6 +64,26 @@ struct clockwatch_dev {
 	struct notifier_block gtod_nb;
 	bool gtod_registered;
 	struct kretprobe adjtimex_rp;
+
+	raw_spinlock_t ev_lock;		/* protects ev_ring, ev_head, ev_dropped */
+	struct clockwatch_event *ev_ring;
+	u32 ev_entries;
+	u64 ev_head;
+	u64 ev_dropped;
+	wait_queue_head_t ev_wq;
+	struct irq_work ev_wake_work;
+};
+
+/**
+ * struct clockwatch_file - one open file of /dev/clockwatch
+ * @cw:		the device
+ * @cursor:	seq of the next record this reader gets
+ * @read_lock:	serialises read() calls on this file; protects @cursor
+ */
+struct clockwatch_file {
+	struct clockwatch_dev *cw;
+	u64 cursor;
+	struct mutex read_lock;		/* protects cursor */
 };
 
 int clockwatch_page_alloc(struct clockwatch_dev *cw);
@@ -60,5 +96,37 @@ void clockwatch_clocks_stop(struct clockwatch_dev *cw);
 
 void clockwatch_ntp_start(struct clockwatch_dev *cw);
 void clockwatch_ntp_stop(struct clockwatch_dev *cw);
+
+int clockwatch_events_init(struct clockwatch_dev *cw);
+void clockwatch_events_exit(struct clockwatch_dev *cw);
+void clockwatch_events_open(struct clockwatch_dev *cw, struct clockwatch_file *cf);
+ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
+			       size_t count, bool nonblock);
+__poll_t clockwatch_events_poll(struct clockwatch_file *cf, struct file *file,
+				struct poll_table_struct *wait);
+u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped);
+
+/**
+ * clockwatch_event_emit() - record an event for every reader
+ * @cw:	the device
+ * @ev:	the record: the caller fills @ev->type, the payload, and may fill
+ *	the rest of the header as described below; the ring gets a copy
+ *
+ * Fills in @ev->size, @ev->version, @ev->cpu and @ev->seq (the next
+ * sequence number).  When @ev->mono_ns is 0, also @ev->mono_ns,
+ * @ev->real_ns and @ev->raw_ns with the NMI-safe clock reads of now (a
+ * caller that knows better, such as a step seen inside the timekeeper,
+ * fills all three itself).  Unless the caller set CLOCKWATCH_EVF_TASK
+ * with its own @ev->pid, @ev->tid and @ev->comm, names the current task
+ * there when called in task context (in_task()), and leaves them zero in
+ * interrupt context.  @ev is updated too, so the caller can use the seq.
+ *
+ * Context: any but NMI: task, softirq, hard irq, hrtimer and kprobe
+ * handlers, also under raw spinlocks and the timekeeper lock.  Takes
+ * @cw->ev_lock with interrupts disabled; readers are woken through an
+ * irq_work.  Never sleeps, never fails: with no ring, the event is
+ * counted as dropped (page ext.events_dropped).
+ */
+void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *ev);
 
 #endif /* _CLOCKWATCH_H */

@@ -16,17 +16,104 @@
  * Copyright (C) 2025 clockwatch developers
  */
 
+#include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/init.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 
 #include "clockwatch.h"
 
+/* Every open file has its own struct clockwatch_file in private_data. */
+static struct clockwatch_file *to_clockwatch_file(struct file *file)
+{
+	return file->private_data;
+}
+
 static struct clockwatch_dev *to_clockwatch_dev(struct file *file)
 {
-	return container_of(file->private_data, struct clockwatch_dev, misc);
+	return to_clockwatch_file(file)->cw;
+}
+
+/*
+ * open(): a reader of its own, whose event cursor starts at the next
+ * record.  misc_open() left the miscdevice in private_data.
+ */
+static int clockwatch_open(struct inode *inode, struct file *file)
+{
+	struct clockwatch_dev *cw = container_of(file->private_data,
+						 struct clockwatch_dev, misc);
+	struct clockwatch_file *cf;
+
+	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
+	if (!cf)
+		return -ENOMEM;
+	clockwatch_events_open(cw, cf);
+	file->private_data = cf;
+	return 0;
+}
+
+static int clockwatch_release(struct inode *inode, struct file *file)
+{
+	kfree(to_clockwatch_file(file));
+	return 0;
+}
+
+/* read(): whole event records, see struct clockwatch_event. */
+static ssize_t clockwatch_read(struct file *file, char __user *buf,
+			       size_t count, loff_t *ppos)
+{
+	return clockwatch_events_read(to_clockwatch_file(file), buf, count,
+				      file->f_flags & O_NONBLOCK);
+}
+
+static __poll_t clockwatch_poll(struct file *file, struct poll_table_struct *wait)
+{
+	return clockwatch_events_poll(to_clockwatch_file(file), file, wait);
+}
+
+/* CLOCKWATCH_IOC_INFO: sizes and features, for a reader to check. */
+static long clockwatch_ioctl_info(struct clockwatch_dev *cw,
+				  struct clockwatch_info __user *uinfo)
+{
+	struct clockwatch_info info;
+	size_t i;
+
+	if (copy_from_user(&info, uinfo, sizeof(info)))
+		return -EFAULT;
+	if (info.size < sizeof(info))
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(info.__reserved); i++)
+		if (info.__reserved[i])
+			return -EINVAL;
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	info.version = CLOCKWATCH_PAGE_VERSION;
+	info.event_size = CLOCKWATCH_EVENT_SIZE;
+	info.ring_entries = cw->ev_entries;
+	info.features = READ_ONCE(cw->page->features);
+	if (copy_to_user(uinfo, &info, sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static long clockwatch_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	struct clockwatch_dev *cw = to_clockwatch_dev(file);
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CLOCKWATCH_IOC_INFO:
+		return clockwatch_ioctl_info(cw, uarg);
+	default:
+		return -ENOTTY;
+	}
 }
 
 /*
@@ -61,8 +148,15 @@ static int clockwatch_mmap(struct file *file, struct vm_area_struct *vma)
 }
 
 static const struct file_operations clockwatch_fops = {
-	.owner	= THIS_MODULE,
-	.mmap	= clockwatch_mmap,
+	.owner		= THIS_MODULE,
+	.open		= clockwatch_open,
+	.release	= clockwatch_release,
+	.read		= clockwatch_read,
+	.poll		= clockwatch_poll,
+	.mmap		= clockwatch_mmap,
+	.unlocked_ioctl	= clockwatch_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.llseek		= noop_llseek,
 };
 
 static struct clockwatch_dev clockwatch = {
@@ -82,6 +176,10 @@ static int __init clockwatch_init(void)
 	ret = clockwatch_page_alloc(cw);
 	if (ret)
 		return ret;
+	/* Before the hooks: they emit events. */
+	ret = clockwatch_events_init(cw);
+	if (ret)
+		goto err_events_init;
 
 	/* The hooks only set feature bits when they fail, never stop us. */
 	clockwatch_clocks_start(cw);
@@ -101,6 +199,8 @@ static int __init clockwatch_init(void)
 err_misc_register:
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
+	clockwatch_events_exit(cw);
+err_events_init:
 	clockwatch_page_free(cw);
 	return ret;
 }
@@ -116,6 +216,7 @@ static void __exit clockwatch_exit(void)
 	misc_deregister(&cw->misc);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
+	clockwatch_events_exit(cw);
 	clockwatch_page_free(cw);
 }
 

@@ -9,8 +9,12 @@
  *    path as the change it reports, so a reader needs no system call to
  *    learn the clocks' relation and the kernel's NTP state.
  *
- *  - read() of fixed-size event records (added by a later version; see
- *    CLOCKWATCH_FEAT_* below): the history.
+ *  - read() of fixed-size event records, struct clockwatch_event: the
+ *    history.  Every open file has its own cursor over a ring of the most
+ *    recent records, starting at the next record after open(); a reader
+ *    that falls behind by more than the ring gets one
+ *    CLOCKWATCH_EV_OVERRUN record with the exact number it missed.
+ *    poll() and select() report POLLIN while a record is waiting.
  *
  * Every structure starts with, or is described by, a size and a version.
  * A field added later goes at the end and is present when the published
@@ -52,6 +56,16 @@
 /* Feature bits of clockwatch_page.features: what this module instance does. */
 #define CLOCKWATCH_FEAT_CLOCKS		(1ULL << 0) /* clocks snapshot kept current */
 #define CLOCKWATCH_FEAT_NTP		(1ULL << 1) /* adjtimex calls captured (kretprobe) */
+#define CLOCKWATCH_FEAT_EVENTS		(1ULL << 2) /* read() gives event records */
+#define CLOCKWATCH_FEAT_STEPS		(1ULL << 3) /* steps seen as they happen (timekeeping notifier) */
+#define CLOCKWATCH_FEAT_CAUSE_SETTIME	(1ULL << 4) /* settimeofday/clock_settime named (do_settimeofday64 probe) */
+#define CLOCKWATCH_FEAT_CAUSE_SETOFFSET	(1ULL << 5) /* ADJ_SETOFFSET named (timekeeping_inject_offset probe) */
+#define CLOCKWATCH_FEAT_CAUSE_RESUME	(1ULL << 6) /* resume named (timekeeping_resume probe) */
+#define CLOCKWATCH_FEAT_VMFORK		(1ULL << 7) /* VM fork / snapshot restore seen (vmfork notifier) */
+#define CLOCKWATCH_FEAT_TRACEPOINTS	(1ULL << 8) /* clockwatch:clock_step, clockwatch:ntp_adjust */
+#define CLOCKWATCH_FEAT_FREQ		(1ULL << 9) /* freq_* and slew_pending_ns measured */
+#define CLOCKWATCH_FEAT_SYNC_STATE	(1ULL << 10) /* sync_state derived */
+/* Bits 16..31 belong to the stall tracker (kmod/stall*.c). */
 
 /**
  * struct clockwatch_clocks - the system clocks read at one instant
@@ -100,6 +114,127 @@ struct clockwatch_ntp {
 	__u32 __reserved;
 };
 
+/*
+ * Sync state (clockwatch_page.sync_state), derived from what the module
+ * saw, never from what a daemon says about itself:
+ *
+ * SYNCHRONIZED		the sync daemon wrote maxerror < 16 s less than
+ *			clockwatch.freerun_after_s ago, and nothing disrupted
+ *			the clock since
+ * FREE_RUNNING		it did, but longer ago: the clock runs on its last
+ *			frequency; the bound still holds, growing with drift
+ * UNSYNCHRONIZED	no sync daemon seen, or it wrote maxerror = 16 s
+ *			(the kernel's "unsynchronised" limit)
+ * DISRUPTED		the clock was stepped by another process than the
+ *			sync daemon, the VM was forked or restored, or the
+ *			machine resumed: do not trust it until the daemon
+ *			writes maxerror again
+ */
+#define CLOCKWATCH_SYNC_UNSYNCHRONIZED	0
+#define CLOCKWATCH_SYNC_SYNCHRONIZED	1
+#define CLOCKWATCH_SYNC_FREE_RUNNING	2
+#define CLOCKWATCH_SYNC_DISRUPTED	3
+
+/* Why (clockwatch_page.sync_reason, clockwatch_disruption.reason). */
+#define CLOCKWATCH_SYNC_R_NO_DAEMON	0 /* no maxerror write seen yet */
+#define CLOCKWATCH_SYNC_R_MAXERROR	1 /* the daemon wrote maxerror < 16 s */
+#define CLOCKWATCH_SYNC_R_MAXERROR_LIMIT 2 /* the daemon wrote maxerror = 16 s */
+#define CLOCKWATCH_SYNC_R_DAEMON_SILENT	3 /* no maxerror write for freerun_after_s */
+#define CLOCKWATCH_SYNC_R_FOREIGN_STEP	4 /* a step not made by the sync daemon */
+#define CLOCKWATCH_SYNC_R_VMFORK	5 /* VM forked or restored from a snapshot */
+#define CLOCKWATCH_SYNC_R_RESUME	6 /* resumed from suspend */
+#define CLOCKWATCH_SYNC_R_HOST_PAUSE	7 /* the host paused the guest (kvmclock) */
+
+/* Leap second armed (clockwatch_page.leap_pending). */
+#define CLOCKWATCH_LEAP_NONE		0
+#define CLOCKWATCH_LEAP_INSERT		1 /* STA_INS: 23:59:60 at the next midnight UTC */
+#define CLOCKWATCH_LEAP_DELETE		2 /* STA_DEL: 23:59:59 skipped */
+
+/**
+ * struct clockwatch_page_ext - the fields after struct clockwatch_page's
+ *	original end, in the same page and under the same @seq
+ *
+ * Present when clockwatch_page.size covers them (CLOCKWATCH_FIELD_PRESENT
+ * on struct clockwatch_page, whose last member this is).
+ *
+ * @step_seq:		steps seen since the module loaded; bumped before the
+ *			stepping call returns to its caller
+ * @event_seq:		sequence number the next event record will carry
+ *			(= records emitted since load)
+ * @last_step_delta_ns:	size of the last step: REALTIME - MONOTONIC after
+ *			minus before, ns
+ * @last_step_mono_ns:	when it happened, CLOCK_MONOTONIC
+ * @last_step_real_ns:	when it happened, CLOCK_REALTIME after the step
+ * @last_step_cause:	CLOCKWATCH_STEP_* of the last step
+ * @last_step_pid:	its caller's process id (tgid); 0 without a caller
+ * @last_step_comm:	its caller's comm, NUL-padded
+ * @sync_state:		CLOCKWATCH_SYNC_*
+ * @sync_reason:	CLOCKWATCH_SYNC_R_*
+ * @sync_mono_ns:	when @sync_state last changed, CLOCK_MONOTONIC
+ * @maxerror_mono_ns:	when the sync daemon last wrote maxerror,
+ *			CLOCK_MONOTONIC; 0 = never
+ * @maxerror_raw_ns:	the same instant, CLOCK_MONOTONIC_RAW: the anchor
+ *			of the error bound, bound(now) = @maxerror_us +
+ *			drift * (raw(now) - @maxerror_raw_ns)
+ * @maxerror_us:	the maxerror written then, µs
+ * @esterror_us:	the esterror in force after that write, µs
+ * @daemon_pid:		the sync daemon: the process (tgid) that last wrote
+ *			maxerror; 0 = none seen
+ * @daemon_comm:	its comm, NUL-padded
+ * @freq_real_short_ppb: rate of CLOCK_REALTIME against MONOTONIC_RAW minus
+ *			1, ppb, over the last @freq_short_window_ns, steps
+ *			taken out
+ * @freq_mono_short_ppb: the same for CLOCK_MONOTONIC
+ * @freq_real_long_ppb:	as @freq_real_short_ppb over @freq_long_window_ns
+ * @freq_mono_long_ppb:	as @freq_mono_short_ppb over @freq_long_window_ns
+ * @freq_short_window_ns: the short window actually measured (about 1 s),
+ *			MONOTONIC_RAW ns; 0 = no measurement yet
+ * @freq_long_window_ns: the long window actually measured (up to 60 s)
+ * @slew_pending_ns:	offset the kernel has still to slew in, ns: the
+ *			PLL or adjtime() offset last reported by adjtimex,
+ *			less what the clock was measured to have gained
+ *			on its set frequency since
+ * @slew_mono_ns:	when @slew_pending_ns was computed, CLOCK_MONOTONIC
+ * @leap_pending:	CLOCKWATCH_LEAP_*
+ * @time_state:		TIME_OK .. TIME_ERROR last seen (adjtimex return or
+ *			a leap second)
+ * @ntp_missed:		adjtimex() calls the probe could not capture (too
+ *			many at once): their events are missing
+ * @events_dropped:	events the module could not record at all
+ */
+struct clockwatch_page_ext {
+	__u64 step_seq;
+	__u64 event_seq;
+	__s64 last_step_delta_ns;
+	__s64 last_step_mono_ns;
+	__s64 last_step_real_ns;
+	__u32 last_step_cause;
+	__s32 last_step_pid;
+	char last_step_comm[16];
+	__u32 sync_state;
+	__u32 sync_reason;
+	__s64 sync_mono_ns;
+	__s64 maxerror_mono_ns;
+	__s64 maxerror_raw_ns;
+	__s64 maxerror_us;
+	__s64 esterror_us;
+	__s32 daemon_pid;
+	__u32 __pad2;
+	char daemon_comm[16];
+	__s64 freq_real_short_ppb;
+	__s64 freq_mono_short_ppb;
+	__s64 freq_real_long_ppb;
+	__s64 freq_mono_long_ppb;
+	__s64 freq_short_window_ns;
+	__s64 freq_long_window_ns;
+	__s64 slew_pending_ns;
+	__s64 slew_mono_ns;
+	__u32 leap_pending;
+	__s32 time_state;
+	__u64 ntp_missed;
+	__u64 events_dropped;
+};
+
 /**
  * struct clockwatch_page - the read-only page behind mmap() of /dev/clockwatch
  *
@@ -124,6 +259,7 @@ struct clockwatch_ntp {
  * @ntp_calls:		adjtimex() calls seen since the module loaded
  * @ntp_writes:		of those, calls that asked to change something
  *			(modes != 0) and succeeded
+ * @ext:	fields added later, see struct clockwatch_page_ext
  */
 struct clockwatch_page {
 	__u32 magic;
@@ -142,11 +278,226 @@ struct clockwatch_page {
 	__s64 ntp_raw_ns;
 	__u64 ntp_calls;
 	__u64 ntp_writes;
+	struct clockwatch_page_ext ext;
 };
 
 /* Is @field covered by the size the module published in @page? */
 #define CLOCKWATCH_FIELD_PRESENT(page, field)				\
 	((page)->size >= __builtin_offsetof(struct clockwatch_page, field) + \
 			 sizeof((page)->field))
+
+/*
+ * Event records: read() of /dev/clockwatch.
+ *
+ * Every record is CLOCKWATCH_EVENT_SIZE bytes: a common header and a
+ * payload chosen by @type.  read() returns whole records only: a buffer
+ * smaller than one record gets -EINVAL, a larger one as many whole records
+ * as are waiting and fit.  With nothing waiting, read() blocks, or fails
+ * with -EAGAIN under O_NONBLOCK.  Records of a type a reader does not know
+ * are skipped by their @size.
+ */
+#define CLOCKWATCH_EVENT_SIZE		256
+#define CLOCKWATCH_EVENT_VERSION	1
+
+#define CLOCKWATCH_EV_OVERRUN		1 /* this reader missed records */
+#define CLOCKWATCH_EV_STEP		2 /* CLOCK_REALTIME (or TAI) was stepped */
+#define CLOCKWATCH_EV_NTP_ADJUST	3 /* an adjtimex-family call wrote NTP state */
+#define CLOCKWATCH_EV_LEAP		4 /* time_state moved (leap second armed, done) */
+#define CLOCKWATCH_EV_DISRUPTION	5 /* sync_state became or stopped being DISRUPTED */
+#define CLOCKWATCH_EV_STALL		6 /* reserved: a CPU stall (stall tracker) */
+#define CLOCKWATCH_EV_INJECT		7 /* reserved: the test injector acted */
+#define CLOCKWATCH_EV_PAUSE		8 /* reserved: a task pause (BPF tracker) */
+
+/* clockwatch_event.flags */
+#define CLOCKWATCH_EVF_TASK		(1U << 0) /* pid, tid, comm name the caller */
+
+/* Step causes (clockwatch_step.cause). */
+#define CLOCKWATCH_STEP_UNKNOWN		0
+#define CLOCKWATCH_STEP_SETTIMEOFDAY	1 /* settimeofday() */
+#define CLOCKWATCH_STEP_CLOCK_SETTIME	2 /* clock_settime(CLOCK_REALTIME) */
+#define CLOCKWATCH_STEP_ADJ_SETOFFSET	3 /* adjtimex()/clock_adjtime() ADJ_SETOFFSET */
+#define CLOCKWATCH_STEP_LEAP_INSERT	4 /* 23:59:60 inserted: REALTIME went back 1 s */
+#define CLOCKWATCH_STEP_LEAP_DELETE	5 /* 23:59:59 deleted: REALTIME went on 1 s */
+#define CLOCKWATCH_STEP_TAI		6 /* ADJ_TAI: TAI - UTC changed, REALTIME did not */
+#define CLOCKWATCH_STEP_RESUME		7 /* resume from suspend: the time asleep */
+#define CLOCKWATCH_STEP_SETTIME_KERNEL	8 /* do_settimeofday64() by the kernel (RTC, ...) */
+
+/* clockwatch_step.flags */
+#define CLOCKWATCH_STEPF_DAEMON		(1U << 0) /* made by the sync daemon */
+
+/**
+ * struct clockwatch_step - payload of CLOCKWATCH_EV_STEP
+ * @delta_ns:		REALTIME - MONOTONIC after minus before, ns: the step
+ * @real_before_ns:	CLOCK_REALTIME just before the step
+ * @real_after_ns:	CLOCK_REALTIME just after it (= the header's real_ns)
+ * @tai_delta_ns:	change of TAI - REALTIME, ns (ADJ_TAI); a leap second
+ *			leaves TAI alone, so this is -@delta_ns then
+ * @step_seq:		clockwatch_page.ext.step_seq after this step
+ * @cause:		CLOCKWATCH_STEP_*
+ * @flags:		CLOCKWATCH_STEPF_*
+ */
+struct clockwatch_step {
+	__s64 delta_ns;
+	__s64 real_before_ns;
+	__s64 real_after_ns;
+	__s64 tai_delta_ns;
+	__u64 step_seq;
+	__u32 cause;
+	__u32 flags;
+};
+
+/* Fields an adjtimex call wrote (clockwatch_ntp_adjust.written). */
+#define CLOCKWATCH_NTPF_OFFSET		(1U << 0)
+#define CLOCKWATCH_NTPF_FREQ		(1U << 1)
+#define CLOCKWATCH_NTPF_MAXERROR	(1U << 2)
+#define CLOCKWATCH_NTPF_ESTERROR	(1U << 3)
+#define CLOCKWATCH_NTPF_STATUS		(1U << 4)
+#define CLOCKWATCH_NTPF_CONSTANT	(1U << 5)
+#define CLOCKWATCH_NTPF_TICK		(1U << 6)
+#define CLOCKWATCH_NTPF_TAI		(1U << 7)
+#define CLOCKWATCH_NTPF_SETOFFSET	(1U << 8) /* a step: see the STEP record */
+
+/**
+ * struct clockwatch_ntp_adjust - payload of CLOCKWATCH_EV_NTP_ADJUST
+ * @modes:	timex.modes as the caller passed them (ADJ_*)
+ * @ret:	the call's return: the time_state (TIME_OK..TIME_ERROR), or a
+ *		negative errno (then @new is @old)
+ * @written:	CLOCKWATCH_NTPF_* of the fields the call wrote
+ * @__reserved:	zero
+ * @old_mono_ns: when @old was captured, CLOCK_MONOTONIC: @old is the state
+ *		after the previous adjtimex call of any process (reads
+ *		included); the kernel's own per-second updates since (maxerror
+ *		grows by 500 µs/s, the PLL offset shrinks) are not in it
+ * @old:	NTP state before the call, as far as the module saw
+ * @new:	NTP state after the call, exact
+ */
+struct clockwatch_ntp_adjust {
+	__u32 modes;
+	__s32 ret;
+	__u32 written;
+	__u32 __reserved;
+	__s64 old_mono_ns;
+	struct clockwatch_ntp old;
+	struct clockwatch_ntp new;
+};
+
+/**
+ * struct clockwatch_leap - payload of CLOCKWATCH_EV_LEAP
+ * @old_state:	time_state before (TIME_OK..TIME_ERROR)
+ * @new_state:	time_state after
+ * @status:	STA_* bits then
+ * @leap_pending: CLOCKWATCH_LEAP_* after
+ */
+struct clockwatch_leap {
+	__s32 old_state;
+	__s32 new_state;
+	__s32 status;
+	__u32 leap_pending;
+};
+
+/**
+ * struct clockwatch_disruption - payload of CLOCKWATCH_EV_DISRUPTION
+ * @reason:	CLOCKWATCH_SYNC_R_* that moved the state
+ * @old_state:	CLOCKWATCH_SYNC_* before
+ * @new_state:	CLOCKWATCH_SYNC_* after
+ * @__reserved:	zero
+ */
+struct clockwatch_disruption {
+	__u32 reason;
+	__u32 old_state;
+	__u32 new_state;
+	__u32 __reserved;
+};
+
+/**
+ * struct clockwatch_overrun - payload of CLOCKWATCH_EV_OVERRUN
+ * @lost:		records this reader missed, exactly
+ * @first_lost_seq:	seq of the first of them; the next record this
+ *			reader gets has seq @first_lost_seq + @lost
+ */
+struct clockwatch_overrun {
+	__u64 lost;
+	__u64 first_lost_seq;
+};
+
+#define CLOCKWATCH_EVENT_HEADER_SIZE	72
+#define CLOCKWATCH_EVENT_PAYLOAD_SIZE	(CLOCKWATCH_EVENT_SIZE - CLOCKWATCH_EVENT_HEADER_SIZE)
+
+/**
+ * struct clockwatch_event - one record read() from /dev/clockwatch
+ * @size:	CLOCKWATCH_EVENT_SIZE: skip this many bytes to the next record
+ * @type:	CLOCKWATCH_EV_*
+ * @version:	CLOCKWATCH_EVENT_VERSION
+ * @flags:	CLOCKWATCH_EVF_*
+ * @cpu:	CPU the event was recorded on
+ * @__reserved:	zero
+ * @seq:	sequence number, one per record emitted, from 0 at module
+ *		load, gap-free: a reader sees every seq or is told with an
+ *		OVERRUN record which it missed
+ * @mono_ns:	when, CLOCK_MONOTONIC
+ * @real_ns:	when, CLOCK_REALTIME (after the step, for a step)
+ * @raw_ns:	when, CLOCK_MONOTONIC_RAW
+ * @pid:	process (tgid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
+ * @tid:	thread (pid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
+ * @comm:	caller's comm, NUL-padded, with CLOCKWATCH_EVF_TASK
+ * @step:	CLOCKWATCH_EV_STEP
+ * @ntp_adjust:	CLOCKWATCH_EV_NTP_ADJUST
+ * @leap:	CLOCKWATCH_EV_LEAP
+ * @disruption:	CLOCKWATCH_EV_DISRUPTION
+ * @overrun:	CLOCKWATCH_EV_OVERRUN
+ * @__payload:	the payload's room; STALL, INJECT and PAUSE payloads go here
+ */
+struct clockwatch_event {
+	__u16 size;
+	__u16 type;
+	__u16 version;
+	__u16 flags;
+	__u32 cpu;
+	__u32 __reserved;
+	__u64 seq;
+	__s64 mono_ns;
+	__s64 real_ns;
+	__s64 raw_ns;
+	__s32 pid;
+	__s32 tid;
+	char comm[16];
+	union {
+		struct clockwatch_step step;
+		struct clockwatch_ntp_adjust ntp_adjust;
+		struct clockwatch_leap leap;
+		struct clockwatch_disruption disruption;
+		struct clockwatch_overrun overrun;
+		__u8 __payload[CLOCKWATCH_EVENT_PAYLOAD_SIZE];
+	};
+};
+
+/*
+ * ioctls.  Reserved fields are zero on input, or the call fails with
+ * -EINVAL; an unknown command fails with -ENOTTY.
+ */
+#ifndef CLOCKWATCH_IOC_MAGIC
+#define CLOCKWATCH_IOC_MAGIC		0xC7	/* shared with the stall ioctls */
+#endif
+
+/**
+ * struct clockwatch_info - CLOCKWATCH_IOC_INFO: what this module does
+ * @size:	in: sizeof(struct clockwatch_info) as the caller knows it
+ *		(at least up to @__reserved); out: as the module knows it
+ * @version:	out: CLOCKWATCH_PAGE_VERSION
+ * @event_size:	out: CLOCKWATCH_EVENT_SIZE
+ * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
+ * @features:	out: clockwatch_page.features
+ * @__reserved:	in: zero; out: zero
+ */
+struct clockwatch_info {
+	__u32 size;
+	__u32 version;
+	__u32 event_size;
+	__u32 ring_entries;
+	__u64 features;
+	__u64 __reserved[4];
+};
+
+#define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)
 
 #endif /* _UAPI_LINUX_CLOCKWATCH_H */

@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: the event ring behind read() and poll() of /dev/clockwatch.
+ *
+ * Every event the module sees (a step, an NTP write, a leap second, a
+ * disruption, and the stall tracker's events) becomes one fixed-size
+ * struct clockwatch_event with the next sequence number, written into a
+ * ring of the latest ring_entries records.  Each open file keeps its own
+ * cursor, the seq of the next record it wants, so every reader sees every
+ * record; one that falls more than a ring behind gets a synthetic OVERRUN
+ * record saying exactly how many it missed, and goes on with the oldest
+ * record still kept.
+ *
+ * Emitters run in any context but NMI, including hard irq and under the
+ * timekeeper lock, so the ring is guarded by a raw spinlock that is a leaf
+ * and readers are woken from an irq_work.
+ */
+
+#include <linux/atomic.h>
+#include <linux/compiler.h>
+#include <linux/irq_work.h>
+#include <linux/log2.h>
+#include <linux/minmax.h>
+#include <linux/moduleparam.h>
+#include <linux/poll.h>
+#include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/smp.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/timekeeping.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+#include <linux/wait.h>
+
+#include "clockwatch.h"
+
+enum {
+	CW_RING_ENTRIES_MIN	= 16,
+	CW_RING_ENTRIES_MAX	= 1 << 20,	/* 256 MiB of records */
+	CW_RING_ENTRIES_DEFAULT	= 4096,		/* 1 MiB */
+};
+
+/* Records in the ring; read once, at module load. */
+static unsigned int ring_entries = CW_RING_ENTRIES_DEFAULT;
+module_param(ring_entries, uint, 0444);
+MODULE_PARM_DESC(ring_entries,
+		 "Event records kept for readers, a power of two (16..1048576, default 4096)");
+
+/* Wake the readers; irq_work context (a thread on PREEMPT_RT). */
+static void clockwatch_events_wake(struct irq_work *work)
+{
+	struct clockwatch_dev *cw = container_of(work, struct clockwatch_dev,
+						 ev_wake_work);
+
+	wake_up_interruptible_poll(&cw->ev_wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/**
+ * clockwatch_events_init() - allocate the ring
+ * @cw: the device
+ *
+ * Return: 0, -EINVAL for a ring_entries that is not a power of two in
+ * range, or -ENOMEM.
+ */
+int clockwatch_events_init(struct clockwatch_dev *cw)
+{
+	BUILD_BUG_ON(sizeof(struct clockwatch_event) != CLOCKWATCH_EVENT_SIZE);
+	BUILD_BUG_ON(offsetof(struct clockwatch_event, step) !=
+		     CLOCKWATCH_EVENT_HEADER_SIZE);
+
+	raw_spin_lock_init(&cw->ev_lock);
+	init_waitqueue_head(&cw->ev_wq);
+	init_irq_work(&cw->ev_wake_work, clockwatch_events_wake);
+
+	if (ring_entries < CW_RING_ENTRIES_MIN ||
+	    ring_entries > CW_RING_ENTRIES_MAX ||
+	    !is_power_of_2(ring_entries)) {
+		pr_err("ring_entries=%u: not a power of two in %u..%u\n",
+		       ring_entries, CW_RING_ENTRIES_MIN, CW_RING_ENTRIES_MAX);
+		return -EINVAL;
+	}
+	cw->ev_ring = vzalloc(array_size(ring_entries, sizeof(*cw->ev_ring)));
+	if (!cw->ev_ring)
+		return -ENOMEM;
+	cw->ev_entries = ring_entries;
+	cw->page->features |= CLOCKWATCH_FEAT_EVENTS;
+	return 0;
+}
+
+/**
+ * clockwatch_events_exit() - free the ring
+ * @cw: the device
+ *
+ * Every emitter is stopped and no file is open.
+ */
+void clockwatch_events_exit(struct clockwatch_dev *cw)
+{
+	irq_work_sync(&cw->ev_wake_work);
+	vfree(cw->ev_ring);
+	cw->ev_ring = NULL;
+	cw->page->features &= ~CLOCKWATCH_FEAT_EVENTS;
+}
+
+void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *ev)
+{
+	unsigned long flags;
+
+	ev->size = CLOCKWATCH_EVENT_SIZE;
+	ev->version = CLOCKWATCH_EVENT_VERSION;
+	ev->cpu = raw_smp_processor_id();
+	if (!ev->mono_ns) {
+		/* NMI-safe reads: the caller may be inside the timekeeper. */
+		ev->mono_ns = ktime_get_mono_fast_ns();
+		ev->real_ns = ktime_get_real_fast_ns();
+		ev->raw_ns = ktime_get_raw_fast_ns();
+	}
+	if (!(ev->flags & CLOCKWATCH_EVF_TASK) && in_task()) {
+		ev->flags |= CLOCKWATCH_EVF_TASK;
+		ev->pid = task_tgid_nr(current);
+		ev->tid = task_pid_nr(current);
+		/* The caller's comm; a torn read of a racing rename is harmless. */
+		strscpy_pad(ev->comm, current->comm, sizeof(ev->comm));
+	}
+
+	raw_spin_lock_irqsave(&cw->ev_lock, flags);
+	if (!cw->ev_ring) {
+		cw->ev_dropped++;
+		raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+		return;
+	}
+	ev->seq = cw->ev_head;
+	cw->ev_ring[ev->seq & (cw->ev_entries - 1)] = *ev;
+	/* Paired with READ_ONCE() in clockwatch_events_poll(). */
+	WRITE_ONCE(cw->ev_head, ev->seq + 1);
+	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+
+	irq_work_queue(&cw->ev_wake_work);
+}
+
+/**
+ * clockwatch_events_head() - the seq the next record will carry
+ * @cw:		the device
+ * @dropped:	out: records dropped so far
+ *
+ * Return: the seq of the next record.
+ */
+u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped)
+{
+	unsigned long flags;
+	u64 head;
+
+	raw_spin_lock_irqsave(&cw->ev_lock, flags);
+	head = cw->ev_head;
+	*dropped = cw->ev_dropped;
+	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+	return head;
+}
+
+/**
+ * clockwatch_events_open() - start a new reader at the next record
+ * @cw: the device
+ * @cf: the file's state
+ */
+void clockwatch_events_open(struct clockwatch_dev *cw, struct clockwatch_file *cf)
+{
+	u64 dropped;
+
+	cf->cw = cw;
+	mutex_init(&cf->read_lock);
+	cf->cursor = clockwatch_events_head(cw, &dropped);
+}
+
+/*
+ * Take the reader's next record into @ev: the record at its cursor, or an
+ * OVERRUN record when that one was overwritten already.  Return false when
+ * there is none yet.  Caller holds cf->read_lock.
+ */
+static bool clockwatch_events_next(struct clockwatch_file *cf,
+				   struct clockwatch_event *ev)
+{
+	struct clockwatch_dev *cw = cf->cw;
+	unsigned long flags;
+	u64 head, lost;
+
+	lockdep_assert_held(&cf->read_lock);
+
+	raw_spin_lock_irqsave(&cw->ev_lock, flags);
+	head = cw->ev_head;
+	if (cf->cursor == head) {
+		raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+		return false;
+	}
+	if (head - cf->cursor > cw->ev_entries) {
+		/* The oldest record kept is head - entries. */
+		lost = head - cw->ev_entries - cf->cursor;
+		raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+
+		memset(ev, 0, sizeof(*ev));
+		ev->type = CLOCKWATCH_EV_OVERRUN;
+		ev->size = CLOCKWATCH_EVENT_SIZE;
+		ev->version = CLOCKWATCH_EVENT_VERSION;
+		ev->cpu = raw_smp_processor_id();
+		ev->seq = cf->cursor;
+		ev->mono_ns = ktime_get_mono_fast_ns();
+		ev->real_ns = ktime_get_real_fast_ns();
+		ev->raw_ns = ktime_get_raw_fast_ns();
+		ev->overrun.lost = lost;
+		ev->overrun.first_lost_seq = cf->cursor;
+		cf->cursor += lost;
+		return true;
+	}
+	*ev = cw->ev_ring[cf->cursor & (cw->ev_entries - 1)];
+	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+	cf->cursor++;
+	return true;
+}
+
+/* Is a record waiting for this reader? */
+static bool clockwatch_events_ready(struct clockwatch_file *cf)
+{
+	/* Paired with WRITE_ONCE() in clockwatch_event_emit(). */
+	return READ_ONCE(cf->cw->ev_head) != READ_ONCE(cf->cursor);
+}
+
+/**
+ * clockwatch_events_read() - read() of whole records
+ * @cf:		the file's state
+ * @buf:	user buffer
+ * @count:	its size
+ * @nonblock:	O_NONBLOCK: do not wait for a first record
+ *
+ * Return: bytes copied (a multiple of CLOCKWATCH_EVENT_SIZE), -EINVAL for
+ * a buffer smaller than one record, -EAGAIN (nonblock) or -ERESTARTSYS
+ * when waiting for the first one, -EFAULT.
+ */
+ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
+			       size_t count, bool nonblock)
+{
+	struct clockwatch_dev *cw = cf->cw;
+	struct clockwatch_event ev;
+	size_t done = 0;
+	int ret;
+
+	if (count < CLOCKWATCH_EVENT_SIZE)
+		return -EINVAL;
+
+	for (;;) {
+		ret = mutex_lock_interruptible(&cf->read_lock);
+		if (ret)
+			return ret;
+		while (count - done >= CLOCKWATCH_EVENT_SIZE &&
+		       clockwatch_events_next(cf, &ev)) {
+			if (copy_to_user(buf + done, &ev, sizeof(ev))) {
+				/*
+				 * Give the record back unless it was a
+				 * synthetic OVERRUN (then the lost count
+				 * would be wrong on the next read).
+				 */
+				if (ev.type == CLOCKWATCH_EV_OVERRUN)
+					cf->cursor = ev.overrun.first_lost_seq;
+				else
+					cf->cursor--;
+				mutex_unlock(&cf->read_lock);
+				return done ? done : -EFAULT;
+			}
+			done += sizeof(ev);
+		}
+		mutex_unlock(&cf->read_lock);
+
+		if (done)
+			return done;
+		if (nonblock)
+			return -EAGAIN;
+		ret = wait_event_interruptible(cw->ev_wq,
+					       clockwatch_events_ready(cf));
+		if (ret)
+			return ret;
+	}
+}
+
+/**
+ * clockwatch_events_poll() - poll() and select(): POLLIN when a record waits
+ * @cf:		the file's state
+ * @file:	the file
+ * @wait:	the poll table
+ *
+ * Return: EPOLLIN | EPOLLRDNORM when read() would not block, else 0.
+ */
+__poll_t clockwatch_events_poll(struct clockwatch_file *cf, struct file *file,
+				struct poll_table_struct *wait)
+{
+	poll_wait(file, &cf->cw->ev_wq, wait);
+	return clockwatch_events_ready(cf) ? EPOLLIN | EPOLLRDNORM : 0;
+}
