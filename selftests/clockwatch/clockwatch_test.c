@@ -456,7 +456,7 @@ TEST_F(cw, ntp_matches_adjtimex_read)
 	ASSERT_LE(0, state);
 	ASSERT_EQ(0, read_page(self->page, &after));
 
-	offset_ns = tx.status & STA_NANO ? tx.offset : tx.offset * NSEC_PER_USEC;
+	offset_ns = (tx.status & STA_NANO) ? tx.offset : tx.offset * NSEC_PER_USEC;
 	EXPECT_EQ(state, after.ntp.time_state);
 	EXPECT_EQ(tx.status, after.ntp.status);
 	EXPECT_EQ(tx.freq, after.ntp.freq);
