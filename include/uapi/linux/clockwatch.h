@@ -500,4 +500,250 @@ struct clockwatch_info {
 
 #define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)
 
+/*
+ * Per-CPU stalls: a probe, histograms, stall records and a test injector.
+ *
+ * On every CPU the module runs an absolute, pinned, hard-irq hrtimer with
+ * a fixed period (clockwatch.probe_period_us) and measures how late each
+ * expiry runs: its latency, now - the time it was due (CLOCK_MONOTONIC).
+ * Optionally (clockwatch.probe_thread) the expiry wakes a per-CPU
+ * SCHED_FIFO kernel thread, whose latency is measured from the same due
+ * time.
+ *
+ * No coordinated omission.  When an expiry runs L ns late at period P,
+ * floor(L / P) later expiries were due meanwhile and never ran on their
+ * own ("missed").  The probe records the one late expiry once, counts the
+ * missed ones, and adds them to the *_FILLED histograms with the latency
+ * each would have had, L - k * P for k = 1 .. floor(L / P).  So a plain
+ * histogram has one sample per expiry that ran; a filled histogram has one
+ * sample per period that passed.
+ *
+ * A latency at or above clockwatch.stall_threshold_us is a stall: one
+ * struct clockwatch_stall, however many periods it covers.
+ */
+#define CLOCKWATCH_IOC_MAGIC		0xC7
+
+/* clockwatch_page.features bits of the stall tracker. */
+#define CLOCKWATCH_FEAT_STALLS		(1ULL << 16) /* the per-CPU probe runs */
+#define CLOCKWATCH_FEAT_INJECT		(1ULL << 17) /* the test injector is allowed */
+
+/*
+ * Histogram buckets, in ns: log2 with 8 linear sub-buckets.  Values below
+ * 16 ns have a bucket each; a value v >= 8 with e = floor(log2(v)) goes to
+ * bucket (e - 2) * 8 + ((v >> (e - 3)) & 7), of width 2^(e - 3), at most
+ * 1/8 of the values it holds.  The last bucket starts at 15 * 2^36 ns
+ * (about 1031 s) and also holds everything above it.
+ */
+#define CLOCKWATCH_HIST_BUCKETS		304
+
+/* The lowest value of bucket @i, ns. */
+static inline __u64 clockwatch_hist_bucket_lo(unsigned int i)
+{
+	if (i < 8)
+		return i;
+	return (__u64)(8 + (i & 7)) << ((i >> 3) - 1);
+}
+
+/* The bucket of value @v, ns. */
+static inline unsigned int clockwatch_hist_bucket(__u64 v)
+{
+	unsigned int e;
+
+	if (v < 8)
+		return (unsigned int)v;
+	e = 63 - __builtin_clzll(v);
+	if (e > 39)
+		return CLOCKWATCH_HIST_BUCKETS - 1;
+	return (e - 2) * 8 + (unsigned int)((v >> (e - 3)) & 7);
+}
+
+/**
+ * struct clockwatch_hist - a latency histogram
+ * @count:	samples
+ * @sum_ns:	their sum, ns
+ * @min_ns:	smallest sample, ns (0 when @count is 0)
+ * @max_ns:	largest sample, ns
+ * @buckets:	samples per bucket, see CLOCKWATCH_HIST_BUCKETS
+ */
+struct clockwatch_hist {
+	__u64 count;
+	__u64 sum_ns;
+	__u64 min_ns;
+	__u64 max_ns;
+	__u64 buckets[CLOCKWATCH_HIST_BUCKETS];
+};
+
+/* Index into clockwatch_cpu_stats.hist[]. */
+enum clockwatch_hist_kind {
+	CLOCKWATCH_HIST_IRQ = 0,	/* timer expiries that ran */
+	CLOCKWATCH_HIST_IRQ_FILLED,	/* ... and the missed periods */
+	CLOCKWATCH_HIST_THREAD,		/* thread wake-ups that ran */
+	CLOCKWATCH_HIST_THREAD_FILLED,	/* ... and the missed periods */
+	CLOCKWATCH_HIST_NR,
+};
+
+/* Bits of clockwatch_cpu_stats.flags. */
+#define CLOCKWATCH_CPU_ACTIVE		(1U << 0) /* the probe runs on this CPU */
+#define CLOCKWATCH_CPU_THREAD		(1U << 1) /* the thread probe is on */
+
+/**
+ * struct clockwatch_cpu_stats - CLOCKWATCH_IOC_CPU_STATS: one CPU's probe
+ * @size:		in: sizeof(struct clockwatch_cpu_stats)
+ * @cpu:		in: the CPU
+ * @flags:		out: CLOCKWATCH_CPU_* bits
+ * @__reserved0:	in: zero
+ * @period_ns:		out: the probe period now, ns
+ * @threshold_ns:	out: the stall threshold now, ns
+ * @read_ns:		out: when this copy was taken, CLOCK_MONOTONIC
+ * @since_ns:		out: last reset (or start of the probe on this CPU),
+ *			CLOCK_MONOTONIC
+ * @first_due_ns:	out: due time of the first expiry counted since then,
+ *			CLOCK_MONOTONIC; 0 = none yet
+ * @next_due_ns:	out: due time of the next expiry, CLOCK_MONOTONIC.
+ *			While the period did not change,
+ *			hist[CLOCKWATCH_HIST_IRQ_FILLED].count ==
+ *			(@next_due_ns - @first_due_ns) / @period_ns
+ * @expiries:		out: expiries that ran since @since_ns
+ * @missed:		out: periods missed since @since_ns
+ * @stalls:		out: stalls since @since_ns (both contexts)
+ * @thread_missed:	out: expiries that found the thread's previous
+ *			wake-up still pending
+ * @hist:		out: histograms, indexed by enum clockwatch_hist_kind
+ *
+ * Reading does not reset anything; CLOCKWATCH_IOC_STALL_RESET does.
+ */
+struct clockwatch_cpu_stats {
+	__u32 size;
+	__u32 cpu;
+	__u32 flags;
+	__u32 __reserved0;
+	__u64 period_ns;
+	__u64 threshold_ns;
+	__s64 read_ns;
+	__s64 since_ns;
+	__s64 first_due_ns;
+	__s64 next_due_ns;
+	__u64 expiries;
+	__u64 missed;
+	__u64 stalls;
+	__u64 thread_missed;
+	struct clockwatch_hist hist[CLOCKWATCH_HIST_NR];
+};
+
+/* clockwatch_stall.context */
+#define CLOCKWATCH_STALL_IRQ		0 /* the timer expiry ran late */
+#define CLOCKWATCH_STALL_THREAD		1 /* the expiry was on time, the thread was late */
+
+/* Bits of clockwatch_stall.attr_flags: which sources were visible. */
+#define CLOCKWATCH_ATTR_STEAL		(1U << 0) /* a paravirt steal clock is in use */
+#define CLOCKWATCH_ATTR_IRQTIME		(1U << 1) /* irq times are exact (IRQ_TIME_ACCOUNTING),
+						   * else sampled by the tick */
+#define CLOCKWATCH_ATTR_KVMCLOCK	(1U << 2) /* kvmclock visible: host pauses can show */
+#define CLOCKWATCH_ATTR_HOST_PAUSED	(1U << 3) /* kvmclock said the host stopped the guest */
+
+/**
+ * struct clockwatch_stall - one stall: a probe latency over the threshold
+ * @seq:		stall number since the module loaded, from 1
+ * @start_ns:		when the late expiry was due, CLOCK_MONOTONIC
+ * @duration_ns:	its latency, ns: the CPU did not serve the probe from
+ *			@start_ns to @start_ns + @duration_ns
+ * @period_ns:		the probe period, ns
+ * @missed:		periods that were due during the stall and never ran
+ * @steal_ns:		time the hypervisor ran something else (paravirt
+ *			steal clock), ns
+ * @irq_ns:		time in hard irq handlers, ns
+ * @softirq_ns:		time in softirqs, ns
+ * @host_pause_ns:	time the host kept the guest stopped (kvmclock), ns
+ * @unexplained_ns:	the rest, ns
+ * @irq_count:		hard interrupts that ran on the CPU, the probe's own
+ *			excluded
+ * @softirq_count:	softirqs that ran on the CPU
+ * @cpu:		the CPU
+ * @context:		CLOCKWATCH_STALL_IRQ or CLOCKWATCH_STALL_THREAD
+ * @attr_flags:		CLOCKWATCH_ATTR_* bits
+ *
+ * The counters are read at the expiry before the stall and at the late
+ * one, and each part is capped so that @steal_ns + @irq_ns + @softirq_ns
+ * + @host_pause_ns + @unexplained_ns == @duration_ns, in that order of
+ * precedence.
+ */
+struct clockwatch_stall {
+	__u64 seq;
+	__s64 start_ns;
+	__u64 duration_ns;
+	__u64 period_ns;
+	__u64 missed;
+	__u64 steal_ns;
+	__u64 irq_ns;
+	__u64 softirq_ns;
+	__u64 host_pause_ns;
+	__u64 unexplained_ns;
+	__u32 irq_count;
+	__u32 softirq_count;
+	__u32 cpu;
+	__u16 context;
+	__u16 attr_flags;
+};
+
+/**
+ * struct clockwatch_stall_log - CLOCKWATCH_IOC_STALL_LOG: recent stalls
+ * @size:	in: sizeof(struct clockwatch_stall_log)
+ * @max:	in: room at @stalls, in records
+ * @from_seq:	in: the first stall wanted (0 or 1: the oldest kept)
+ * @stalls:	in: user pointer to @max struct clockwatch_stall
+ * @count:	out: records copied, oldest first
+ * @__reserved0: in: zero
+ * @next_seq:	out: pass as @from_seq to read on
+ * @lost:	out: stalls from @from_seq on that were no longer kept
+ *
+ * The module keeps the latest CLOCKWATCH_STALL_LOG_LEN stalls of all CPUs.
+ */
+struct clockwatch_stall_log {
+	__u32 size;
+	__u32 max;
+	__u64 from_seq;
+	__u64 stalls;
+	__u32 count;
+	__u32 __reserved0;
+	__u64 next_seq;
+	__u64 lost;
+};
+
+#define CLOCKWATCH_STALL_LOG_LEN	256
+
+/* clockwatch_inject.mode: what the spin disables on the CPU. */
+#define CLOCKWATCH_INJECT_PREEMPT	1 /* preemption (a kworker on the CPU) */
+#define CLOCKWATCH_INJECT_IRQ		2 /* interrupts (an IPI handler) */
+#define CLOCKWATCH_INJECT_SOFTIRQ	3 /* bottom halves (a kworker on the CPU) */
+
+#define CLOCKWATCH_INJECT_MAX_NS	1000000000ULL	/* 1 s */
+
+/**
+ * struct clockwatch_inject - CLOCKWATCH_IOC_INJECT: make a stall (tests)
+ * @size:		in: sizeof(struct clockwatch_inject)
+ * @cpu:		in: the CPU to stall
+ * @mode:		in: CLOCKWATCH_INJECT_*
+ * @__reserved0:	in: zero
+ * @duration_ns:	in: how long to spin, 1 .. CLOCKWATCH_INJECT_MAX_NS
+ * @start_ns:		out: when the spin started, CLOCK_MONOTONIC
+ * @end_ns:		out: when it ended, CLOCK_MONOTONIC
+ *
+ * Refused with EPERM unless the module was loaded with inject=1 and the
+ * caller has CAP_SYS_ADMIN.  Returns when the spin is over.
+ */
+struct clockwatch_inject {
+	__u32 size;
+	__u32 cpu;
+	__u32 mode;
+	__u32 __reserved0;
+	__u64 duration_ns;
+	__s64 start_ns;
+	__s64 end_ns;
+};
+
+#define CLOCKWATCH_IOC_CPU_STATS	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
+#define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
+#define CLOCKWATCH_IOC_STALL_LOG	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
+#define CLOCKWATCH_IOC_INJECT		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x43, struct clockwatch_inject)
+
 #endif /* _UAPI_LINUX_CLOCKWATCH_H */

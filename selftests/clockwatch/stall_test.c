@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch selftests: the per-CPU stall probe against truths the test
+ * knows from outside it: stalls it injects (the injector reports when
+ * its spin really started and ended), time it measures itself with
+ * clock_gettime() around the probe's counts, and the bucket rule of the
+ * histograms.
+ *
+ * Injection needs the module loaded with inject=1 and root; run_vm.sh
+ * does both.  CW_STALL_ACCOUNT_S sets how long the accounting test runs
+ * (default 3 s); run_vm.sh --stress runs it under stress-ng.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/clockwatch.h>
+
+#include "kselftest_harness.h"
+
+#define NSEC_PER_MSEC		1000000LL
+#define NSEC_PER_SEC		1000000000LL
+#define PARAM_DIR		"/sys/module/clockwatch/parameters/"
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static void sleep_ns(long long ns)
+{
+	struct timespec ts = { ns / NSEC_PER_SEC, ns % NSEC_PER_SEC };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+static long param_read(const char *name)
+{
+	char path[256];
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1) {
+		/* bool parameters read as Y or N */
+		rewind(f);
+		v = fgetc(f) == 'Y';
+	}
+	fclose(f);
+	return v;
+}
+
+static int param_write(const char *name, const char *val)
+{
+	char path[256];
+	int err = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), PARAM_DIR "%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%s\n", val) < 0)
+		err = -EIO;
+	if (fclose(f))
+		err = -errno;
+	return err;
+}
+
+static int cpu_stats(int fd, unsigned int cpu, struct clockwatch_cpu_stats *cs)
+{
+	memset(cs, 0, sizeof(*cs));
+	cs->size = sizeof(*cs);
+	cs->cpu = cpu;
+	return ioctl(fd, CLOCKWATCH_IOC_CPU_STATS, cs);
+}
+
+/* Read stalls from @from on into @out (up to @max); returns the count. */
+static int stall_log(int fd, unsigned long long from, struct clockwatch_stall *out,
+		     unsigned int max, unsigned long long *next)
+{
+	struct clockwatch_stall_log lg = {
+		.size = sizeof(lg),
+		.max = max,
+		.from_seq = from,
+		.stalls = (unsigned long)out,
+	};
+
+	if (ioctl(fd, CLOCKWATCH_IOC_STALL_LOG, &lg))
+		return -errno;
+	if (next)
+		*next = lg.next_seq;
+	return lg.count;
+}
+
+/* The seq the next stall will have. */
+static unsigned long long stall_log_end(int fd)
+{
+	struct clockwatch_stall st;
+	unsigned long long next = 0, from = 0;
+	int n;
+
+	do {
+		n = stall_log(fd, from, &st, 1, &next);
+		from = next;
+	} while (n > 0);
+	return next;
+}
+
+FIXTURE(stall) {
+	int fd;
+	struct clockwatch_cpu_stats *cs;
+	long saved_period_us;
+	long saved_thread;
+};
+
+FIXTURE_SETUP(stall)
+{
+	self->saved_period_us = -1;
+	self->saved_thread = -1;
+	self->cs = calloc(1, sizeof(*self->cs));
+	ASSERT_NE(NULL, self->cs);
+	self->fd = open(CLOCKWATCH_DEVICE, O_RDONLY | O_CLOEXEC);
+	if (self->fd < 0)
+		SKIP(return, "%s not found: module not loaded", CLOCKWATCH_DEVICE);
+	if (cpu_stats(self->fd, 0, self->cs)) {
+		int e = errno;
+
+		close(self->fd);
+		self->fd = -1;
+		if (e == ENOTTY || e == ENODEV)
+			SKIP(return, "no stall probe in this module (%s)", strerror(e));
+		ASSERT_EQ(0, e);
+	}
+}
+
+FIXTURE_TEARDOWN(stall)
+{
+	char v[32];
+
+	if (self->saved_period_us > 0) {
+		snprintf(v, sizeof(v), "%ld", self->saved_period_us);
+		param_write("probe_period_us", v);
+	}
+	if (self->saved_thread >= 0)
+		param_write("probe_thread", self->saved_thread ? "1" : "0");
+	if (self->fd >= 0)
+		close(self->fd);
+	free(self->cs);
+}
+
+/* The 6.1 harness runs the body after a SKIP in the setup. */
+#define REQUIRE_PROBE() do {						\
+	if (self->fd < 0)						\
+		return;							\
+} while (0)
+
+#define REQUIRE_INJECT() do {						\
+	REQUIRE_PROBE();						\
+	if (geteuid() != 0)						\
+		SKIP(return, "needs root");				\
+	if (param_read("inject") != 1)					\
+		SKIP(return, "module not loaded with inject=1");	\
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)				\
+		SKIP(return, "needs two CPUs");				\
+} while (0)
+
+/* The bucket rule, on the header's own helpers: width <= 1/8 of value. */
+TEST(hist_buckets)
+{
+	unsigned long long v, lo, hi;
+	unsigned int b;
+
+	for (b = 0; b + 1 < CLOCKWATCH_HIST_BUCKETS; b++) {
+		lo = clockwatch_hist_bucket_lo(b);
+		hi = clockwatch_hist_bucket_lo(b + 1);
+		ASSERT_LT(lo, hi);
+		ASSERT_EQ(b, clockwatch_hist_bucket(lo));
+		ASSERT_EQ(b, clockwatch_hist_bucket(hi - 1));
+		/* every value in the bucket is within 1/8 of its start */
+		if (lo >= 8)
+			ASSERT_LE((hi - lo) * 8, lo);
+	}
+	/* 1 us .. 100 s: distinct buckets below the last one */
+	ASSERT_LT(clockwatch_hist_bucket(100 * NSEC_PER_SEC), CLOCKWATCH_HIST_BUCKETS - 1);
+	for (v = 1000; v < 100ULL * NSEC_PER_SEC; v = v * 9 / 8 + 1) {
+		b = clockwatch_hist_bucket(v);
+		ASSERT_LE(clockwatch_hist_bucket_lo(b), v);
+		ASSERT_LE((v - clockwatch_hist_bucket_lo(b)) * 8, v);
+	}
+}
+
+/* The probe runs on every online CPU; reading resets nothing. */
+TEST_F(stall, read_does_not_reset)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	unsigned long long before;
+
+	REQUIRE_PROBE();
+	for (cpu = 0; cpu < n; cpu++) {
+		ASSERT_EQ(0, cpu_stats(self->fd, cpu, self->cs));
+		EXPECT_TRUE(self->cs->flags & CLOCKWATCH_CPU_ACTIVE);
+		EXPECT_GE(self->cs->period_ns, 100000);
+	}
+	ASSERT_EQ(0, cpu_stats(self->fd, 0, self->cs));
+	before = self->cs->hist[CLOCKWATCH_HIST_IRQ].count;
+	sleep_ns(50 * NSEC_PER_MSEC);
+	ASSERT_EQ(0, cpu_stats(self->fd, 0, self->cs));
+	EXPECT_GT(self->cs->hist[CLOCKWATCH_HIST_IRQ].count, before);
+	EXPECT_EQ(self->cs->expiries, self->cs->hist[CLOCKWATCH_HIST_IRQ].count);
+	EXPECT_EQ(self->cs->expiries + self->cs->missed,
+		  self->cs->hist[CLOCKWATCH_HIST_IRQ_FILLED].count);
+}
+
+/* Bad requests: size, reserved fields, CPU. */
+TEST_F(stall, bad_requests)
+{
+	REQUIRE_PROBE();
+	memset(self->cs, 0, sizeof(*self->cs));
+	self->cs->size = sizeof(*self->cs) - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_CPU_STATS, self->cs));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, cpu_stats(self->fd, 1 << 20, self->cs));
+	EXPECT_EQ(EINVAL, errno);
+	memset(self->cs, 0, sizeof(*self->cs));
+	self->cs->size = sizeof(*self->cs);
+	self->cs->__reserved0 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_CPU_STATS, self->cs));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/* Reset by ioctl: the counts start again, since_ns moves on. */
+TEST_F(stall, reset)
+{
+	long long t0;
+
+	REQUIRE_PROBE();
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	sleep_ns(20 * NSEC_PER_MSEC);
+	t0 = mono_ns();
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_STALL_RESET));
+	ASSERT_EQ(0, cpu_stats(self->fd, 0, self->cs));
+	EXPECT_GE(self->cs->since_ns, t0);
+	/* at most what ran between the reset and the read */
+	EXPECT_LE(self->cs->hist[CLOCKWATCH_HIST_IRQ_FILLED].count,
+		  (self->cs->read_ns - t0) / self->cs->period_ns + 2);
+}
+
+/* The period changes at run time, within its limits. */
+TEST_F(stall, period_param)
+{
+	REQUIRE_PROBE();
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	self->saved_period_us = param_read("probe_period_us");
+	ASSERT_GT(self->saved_period_us, 0);
+	EXPECT_NE(0, param_write("probe_period_us", "99"));
+	EXPECT_NE(0, param_write("probe_period_us", "1000001"));
+	ASSERT_EQ(0, param_write("probe_period_us", "500"));
+	sleep_ns(20 * NSEC_PER_MSEC);
+	ASSERT_EQ(0, cpu_stats(self->fd, 0, self->cs));
+	EXPECT_EQ(500000, self->cs->period_ns);
+}
+
+/* Without inject=1 (or root) the injector is refused. */
+TEST_F(stall, inject_refused)
+{
+	struct clockwatch_inject inj = {
+		.size = sizeof(inj), .cpu = 0, .mode = CLOCKWATCH_INJECT_IRQ,
+		.duration_ns = 1000,
+	};
+
+	REQUIRE_PROBE();
+	if (param_read("inject") == 1 && geteuid() == 0)
+		SKIP(return, "injection allowed here (inject=1, root)");
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_INJECT, &inj));
+	EXPECT_EQ(EPERM, errno);
+}
+
+/*
+ * An IRQs-off stall of @ms on the last CPU is reported exactly once, with
+ * a duration within one period + 10 % of the injector's truth, and parts
+ * that add up to it.
+ *
+ * Under TCG the host may not run a vCPU thread for tens of ms, and no
+ * steal clock tells the guest.  When that happens just before the
+ * injection, the CPU's stall starts before the spin did and the probe
+ * rightly reports one longer stall.  The test sees it from the stall's
+ * start, more than a period before the spin's, and injects again (up to
+ * INJECT_TRIES times), saying so.
+ */
+#define INJECT_TRIES	4
+
+static void inject_truth(struct __test_metadata *_metadata, int fd,
+			 struct clockwatch_cpu_stats *cs, unsigned int ms)
+{
+	unsigned int cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	struct clockwatch_inject inj;
+	struct clockwatch_stall st[64], *f = NULL;
+	long long truth = 0, tol, period;
+	unsigned long long from;
+	int n, i, overlapping = 0, try;
+
+	ASSERT_EQ(0, cpu_stats(fd, cpu, cs));
+	period = cs->period_ns;
+	for (try = 0; try < INJECT_TRIES; try++) {
+		memset(&inj, 0, sizeof(inj));
+		inj.size = sizeof(inj);
+		inj.cpu = cpu;
+		inj.mode = CLOCKWATCH_INJECT_IRQ;
+		inj.duration_ns = ms * NSEC_PER_MSEC;
+		from = stall_log_end(fd);
+		ASSERT_EQ(0, ioctl(fd, CLOCKWATCH_IOC_INJECT, &inj));
+		truth = inj.end_ns - inj.start_ns;
+		ASSERT_GE(truth, ms * NSEC_PER_MSEC);
+		/* The late expiry runs as soon as the CPU takes interrupts. */
+		sleep_ns(50 * NSEC_PER_MSEC);
+
+		n = stall_log(fd, from, st, 64, NULL);
+		ASSERT_GE(n, 0);
+		overlapping = 0;
+		f = NULL;
+		for (i = 0; i < n; i++) {
+			long long s = st[i].start_ns;
+			long long e = s + (long long)st[i].duration_ns;
+
+			if (st[i].cpu != cpu || st[i].context != CLOCKWATCH_STALL_IRQ)
+				continue;
+			if (s < inj.end_ns && e > inj.start_ns) {
+				overlapping++;
+				f = &st[i];
+			}
+		}
+		if (overlapping != 1 || f->start_ns >= inj.start_ns - period)
+			break;
+		TH_LOG("try %d: CPU %u was already stalled %.3f ms before the spin "
+		       "(host did not run it): injecting again", try + 1, cpu,
+		       (inj.start_ns - f->start_ns) / 1e6);
+	}
+	ASSERT_EQ(1, overlapping);
+	tol = period + truth / 10;
+	TH_LOG("injected %u ms: truth %.3f ms, reported %.3f ms (missed %llu), "
+	       "start %+.3f ms; steal %llu irq %llu softirq %llu host %llu "
+	       "unexplained %llu ns, %u irqs, %u softirqs, flags %#x",
+	       ms, truth / 1e6, f->duration_ns / 1e6, (unsigned long long)f->missed,
+	       (f->start_ns - inj.start_ns) / 1e6,
+	       (unsigned long long)f->steal_ns, (unsigned long long)f->irq_ns,
+	       (unsigned long long)f->softirq_ns, (unsigned long long)f->host_pause_ns,
+	       (unsigned long long)f->unexplained_ns, f->irq_count, f->softirq_count,
+	       f->attr_flags);
+	EXPECT_LE(llabs((long long)f->duration_ns - truth), tol);
+	/* it was due within a period of the spin's start */
+	EXPECT_GE(f->start_ns, inj.start_ns - period);
+	EXPECT_LE(f->start_ns, inj.start_ns + period);
+	EXPECT_EQ(f->duration_ns,
+		  f->steal_ns + f->irq_ns + f->softirq_ns + f->host_pause_ns +
+		  f->unexplained_ns);
+	EXPECT_EQ(f->missed, f->duration_ns / f->period_ns);
+	EXPECT_EQ(f->cpu, cpu);
+}
+
+TEST_F(stall, inject_irq_20ms)
+{
+	REQUIRE_INJECT();
+	inject_truth(_metadata, self->fd, self->cs, 20);
+}
+
+TEST_F(stall, inject_irq_50ms)
+{
+	REQUIRE_INJECT();
+	inject_truth(_metadata, self->fd, self->cs, 50);
+}
+
+TEST_F(stall, inject_irq_200ms)
+{
+	REQUIRE_INJECT();
+	inject_truth(_metadata, self->fd, self->cs, 200);
+}
+
+/*
+ * The filled histogram has one sample per period: the 200 ms stall's
+ * missed periods are in it, spread down from the stall's latency.
+ */
+TEST_F(stall, missed_periods_filled)
+{
+	unsigned int cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	struct clockwatch_inject inj = {
+		.size = sizeof(inj), .cpu = cpu, .mode = CLOCKWATCH_INJECT_IRQ,
+		.duration_ns = 100 * NSEC_PER_MSEC,
+	};
+	const struct clockwatch_hist *raw, *filled;
+	unsigned long long over_50ms = 0;
+	unsigned int b;
+
+	REQUIRE_INJECT();
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_STALL_RESET));
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INJECT, &inj));
+	sleep_ns(20 * NSEC_PER_MSEC);
+	ASSERT_EQ(0, cpu_stats(self->fd, cpu, self->cs));
+	raw = &self->cs->hist[CLOCKWATCH_HIST_IRQ];
+	filled = &self->cs->hist[CLOCKWATCH_HIST_IRQ_FILLED];
+	EXPECT_GE(self->cs->missed, 100 * NSEC_PER_MSEC / self->cs->period_ns - 2);
+	EXPECT_EQ(raw->count + self->cs->missed, filled->count);
+	EXPECT_GE(raw->max_ns, 100 * NSEC_PER_MSEC - self->cs->period_ns);
+	EXPECT_EQ(raw->max_ns, filled->max_ns);
+	/* about half of the ~100 filled-in samples of the stall are >= 50 ms */
+	for (b = clockwatch_hist_bucket(50 * NSEC_PER_MSEC) + 1; b < CLOCKWATCH_HIST_BUCKETS; b++)
+		over_50ms += filled->buckets[b];
+	EXPECT_GE(over_50ms, 40 * NSEC_PER_MSEC / self->cs->period_ns);
+}
+
+/*
+ * Every period is accounted for: the filled count equals the periods
+ * between the first counted expiry and the next one due, and the time the
+ * test measured itself, within the edges: the reset and the read each
+ * fall anywhere in a period (+-1 each), and an expiry that is late at
+ * the moment of the read is not counted yet (its periods are added).
+ */
+TEST_F(stall, account_every_period)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN), cpu;
+	const char *env = getenv("CW_STALL_ACCOUNT_S");
+	long long secs = env ? atoll(env) : 3;
+	long long t0, elapsed, expect, inflight, got, period;
+
+	REQUIRE_PROBE();
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	t0 = mono_ns();
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_STALL_RESET));
+	sleep_ns(secs * NSEC_PER_SEC);
+	for (cpu = 0; cpu < n; cpu++) {
+		const struct clockwatch_cpu_stats *cs = self->cs;
+
+		ASSERT_EQ(0, cpu_stats(self->fd, cpu, self->cs));
+		period = cs->period_ns;
+		got = cs->hist[CLOCKWATCH_HIST_IRQ_FILLED].count;
+		elapsed = cs->read_ns - t0;
+		expect = elapsed / period;
+		inflight = cs->read_ns > cs->next_due_ns ?
+			   (cs->read_ns - cs->next_due_ns) / period + 1 : 0;
+		TH_LOG("cpu %ld: %.3f s at %lld us: %llu expiries + %llu missed = %lld, "
+		       "expected %lld (in flight %lld), max %.3f ms, %llu stalls",
+		       cpu, elapsed / 1e9, period / 1000,
+		       (unsigned long long)cs->expiries, (unsigned long long)cs->missed,
+		       got, expect, inflight,
+		       cs->hist[CLOCKWATCH_HIST_IRQ].max_ns / 1e6,
+		       (unsigned long long)cs->stalls);
+		/* exact, inside the module */
+		EXPECT_EQ(got, (cs->next_due_ns - cs->first_due_ns) / period);
+		EXPECT_EQ(got, (long long)(cs->expiries + cs->missed));
+		/* against the test's own clock */
+		EXPECT_LE(got, expect + 2);
+		EXPECT_GE(got + inflight, expect - 2);
+	}
+}
+
+/* The thread probe, switched on at run time, measures wake-ups. */
+TEST_F(stall, thread_probe)
+{
+	const struct clockwatch_hist *th;
+
+	REQUIRE_PROBE();
+	if (geteuid() != 0)
+		SKIP(return, "needs root");
+	self->saved_thread = param_read("probe_thread");
+	ASSERT_EQ(0, param_write("probe_thread", "1"));
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_STALL_RESET));
+	sleep_ns(500 * NSEC_PER_MSEC);
+	ASSERT_EQ(0, cpu_stats(self->fd, 0, self->cs));
+	th = &self->cs->hist[CLOCKWATCH_HIST_THREAD];
+	EXPECT_TRUE(self->cs->flags & CLOCKWATCH_CPU_THREAD);
+	EXPECT_GT(th->count, 0);
+	/* each expiry either woke the thread or found it still pending */
+	EXPECT_LE(th->count + self->cs->thread_missed, self->cs->expiries + 1);
+	EXPECT_GE(th->count + self->cs->thread_missed + 2, self->cs->expiries);
+	/* the thread runs after its expiry */
+	EXPECT_GE(th->min_ns, self->cs->hist[CLOCKWATCH_HIST_IRQ].min_ns);
+	TH_LOG("thread: %llu wake-ups, %llu missed, max %.3f ms",
+	       (unsigned long long)th->count,
+	       (unsigned long long)self->cs->thread_missed, th->max_ns / 1e6);
+}
+
+TEST_HARNESS_MAIN
