@@ -112,8 +112,10 @@ static void clockwatch_refresh_clocks(struct clockwatch_dev *cw)
 
 	raw_spin_lock_irqsave(&cw->lock, flags);
 	if (clockwatch_read_clocks(&clocks)) {
+		clockwatch_steps_sample(cw, &clocks);
 		clockwatch_page_write_begin(cw);
 		cw->page->clocks = clocks;
+		clockwatch_steps_publish(cw);
 		clockwatch_page_write_end(cw);
 	}
 	raw_spin_unlock_irqrestore(&cw->lock, flags);
@@ -142,9 +144,11 @@ static void clockwatch_clock_set_work(struct irq_work *work)
 /*
  * Called by timekeeping_update() on every timekeeper update, with the
  * timekeeper lock held and tk_core.seq open for writing; @was_set is
- * non-zero when the clock was set.  Reading a clock here would spin on
- * tk_core.seq forever, so only queue the refresh: the irq_work runs once
- * interrupts are enabled again, which is after the update is complete.
+ * non-zero when the clock was set, @priv is the timekeeper.  Reading a
+ * clock here would spin on tk_core.seq forever, so the step tracker looks
+ * at the timekeeper's offsets only, and the refresh is queued: the
+ * irq_work runs once interrupts are enabled again, which is after the
+ * update is complete and before the stepping call returns.
  */
 static int clockwatch_gtod_notify(struct notifier_block *nb,
 				  unsigned long was_set, void *priv)
@@ -152,6 +156,7 @@ static int clockwatch_gtod_notify(struct notifier_block *nb,
 	struct clockwatch_dev *cw = container_of(nb, struct clockwatch_dev,
 						 gtod_nb);
 
+	clockwatch_steps_gtod(cw, was_set, priv);
 	if (was_set)
 		irq_work_queue(&cw->clock_set_work);
 	return NOTIFY_DONE;
@@ -186,6 +191,7 @@ void clockwatch_clocks_start(struct clockwatch_dev *cw)
 		return;
 	}
 	cw->gtod_registered = true;
+	cw->page->features |= CLOCKWATCH_FEAT_STEPS;
 }
 
 /**
@@ -200,6 +206,7 @@ void clockwatch_clocks_stop(struct clockwatch_dev *cw)
 	if (cw->gtod_registered)
 		pvclock_gtod_unregister_notifier(&cw->gtod_nb);
 	cw->gtod_registered = false;
+	cw->page->features &= ~CLOCKWATCH_FEAT_STEPS;
 	/* Only the notifier queues it. */
 	irq_work_sync(&cw->clock_set_work);
 	hrtimer_cancel(&cw->refresh_timer);

@@ -7,6 +7,8 @@
  * clocks.c	the clocks snapshot: periodic hrtimer and clock-set notifier
  * ntp.c	the NTP state: a kretprobe on do_adjtimex()
  * events.c	the event ring behind read() and poll()
+ * steps.c	the clock tracker: steps, their causes, sync state, the
+ *		measured frequency; tracepoints
  */
 #ifndef _CLOCKWATCH_H
 #define _CLOCKWATCH_H
@@ -22,6 +24,81 @@
 #include <linux/wait.h>
 
 #include <uapi/linux/clockwatch.h>
+
+/* Frequency samples kept: one a second, for the long window. */
+#define CW_FREQ_SAMPLES		64
+
+/**
+ * struct clockwatch_freq_sample - the clocks at one instant, for rates
+ * @raw_ns:	CLOCK_MONOTONIC_RAW
+ * @mono_ns:	CLOCK_MONOTONIC
+ * @real_ns:	CLOCK_REALTIME
+ */
+struct clockwatch_freq_sample {
+	s64 raw_ns;
+	s64 mono_ns;
+	s64 real_ns;
+};
+
+/**
+ * struct clockwatch_tracker - what the clock tracker knows, under its lock
+ * @lock:		protects every field; a leaf, taken with interrupts
+ *			disabled, also under the timekeeper lock
+ * @ext:		the page's ext fields, as they will be published
+ * @ntp_last:		NTP state after the last adjtimex call seen
+ * @ntp_last_mono_ns:	when, CLOCK_MONOTONIC; 0 = none yet
+ * @disrupted:		a disruption is in force until the daemon writes
+ *			maxerror (reason in @disrupt_reason)
+ * @disrupt_reason:	CLOCKWATCH_SYNC_R_* of the disruption
+ * @samples:		clocks once a second, @nsamples of them, the latest
+ *			at @sample_head - 1 (mod CW_FREQ_SAMPLES)
+ * @nsamples:		valid entries in @samples
+ * @sample_head:	next slot in @samples
+ * @slew_base_ns:	offset reported by the last adjtimex call, ns
+ * @slew_base:		the clocks when it was reported
+ * @slew_rate_ppb:	the rate the kernel was set to then (freq and tick),
+ *			against MONOTONIC_RAW, ppb
+ * @slew_valid:		@slew_base_ns and @slew_base are set
+ */
+struct clockwatch_tracker {
+	raw_spinlock_t lock;	/* protects all of the fields below */
+	struct clockwatch_page_ext ext;
+	struct clockwatch_ntp ntp_last;
+	s64 ntp_last_mono_ns;
+	bool disrupted;
+	u32 disrupt_reason;
+	struct clockwatch_freq_sample samples[CW_FREQ_SAMPLES];
+	unsigned int nsamples;
+	unsigned int sample_head;
+	s64 slew_base_ns;
+	struct clockwatch_freq_sample slew_base;
+	s64 slew_rate_ppb;
+	bool slew_valid;
+};
+
+/**
+ * struct clockwatch_step_hooks - the step tracker's hooks
+ * @prev_offs_real:	REALTIME - MONOTONIC at the last timekeeper
+ *			update; only the gtod notifier touches it, under
+ *			the timekeeper lock
+ * @prev_tai_offset:	TAI - UTC, s, at the last update; likewise
+ * @prev_valid:		the two above are set
+ * @settime_rp:		kretprobe on do_settimeofday64()
+ * @setoffset_rp:	kretprobe on timekeeping_inject_offset()
+ * @resume_rp:		kretprobe on timekeeping_resume()
+ * @vmfork_nb:		VM fork notifier
+ * @vmfork_registered:	@vmfork_nb is registered
+ */
+struct clockwatch_step_hooks {
+	ktime_t prev_offs_real;
+	s32 prev_tai_offset;
+	bool prev_valid;
+	struct kretprobe settime_rp;
+	struct kretprobe setoffset_rp;
+	struct kretprobe resume_rp;
+	struct notifier_block vmfork_nb;
+	bool vmfork_registered;
+};
 
 /**
  * struct clockwatch_dev - the state of the one /dev/clockwatch
@@ -46,6 +123,8 @@
  * @ev_head:		seq of the next record to emit
  * @ev_dropped:		records not emitted (no ring); under @ev_lock
  * @ev_wq:		readers waiting for a record
+ * @trk:		the clock tracker's state (steps.c)
+ * @steps:		the step tracker's hooks (steps.c)
  * @ev_wake_work:	wakes @ev_wq; queued by clockwatch_event_emit(),
  *			runs outside the emitter's context (a plain
  *			irq_work: a thread on PREEMPT_RT, where wake_up()
@@ -72,6 +151,9 @@ struct clockwatch_dev {
 	u64 ev_dropped;
 	wait_queue_head_t ev_wq;
 	struct irq_work ev_wake_work;
+
+	struct clockwatch_tracker trk;
+	struct clockwatch_step_hooks steps;
 };
 
 /**
@@ -96,6 +178,18 @@ void clockwatch_clocks_stop(struct clockwatch_dev *cw);
 
 void clockwatch_ntp_start(struct clockwatch_dev *cw);
 void clockwatch_ntp_stop(struct clockwatch_dev *cw);
+
+void clockwatch_steps_start(struct clockwatch_dev *cw);
+void clockwatch_steps_stop(struct clockwatch_dev *cw);
+void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
+			   void *priv);
+void clockwatch_steps_sample(struct clockwatch_dev *cw,
+			     const struct clockwatch_clocks *clocks);
+void clockwatch_steps_publish(struct clockwatch_dev *cw);
+void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
+			  int ret, const struct clockwatch_ntp *new,
+			  u32 written);
+void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason);
 
 int clockwatch_events_init(struct clockwatch_dev *cw);
 void clockwatch_events_exit(struct clockwatch_dev *cw);

@@ -182,6 +182,7 @@ static int __init clockwatch_init(void)
 		goto err_events_init;
 
 	/* The hooks only set feature bits when they fail, never stop us. */
+	clockwatch_steps_start(cw);
 	clockwatch_clocks_start(cw);
 	clockwatch_ntp_start(cw);
 
@@ -199,6 +200,7 @@ static int __init clockwatch_init(void)
 err_misc_register:
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
+	clockwatch_steps_stop(cw);
 	clockwatch_events_exit(cw);
 err_events_init:
 	clockwatch_page_free(cw);
@@ -216,6 +218,7 @@ static void __exit clockwatch_exit(void)
 	misc_deregister(&cw->misc);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
+	clockwatch_steps_stop(cw);
 	clockwatch_events_exit(cw);
 	clockwatch_page_free(cw);
 }

@@ -93,11 +93,13 @@ static int clockwatch_adjtimex_return(struct kretprobe_instance *ri,
 	/* do_adjtimex() returns int: the register's upper half is undefined. */
 	int ret = (int)regs_return_value(regs);
 	struct clockwatch_page *page = cw->page;
-	struct clockwatch_ntp ntp;
+	struct clockwatch_ntp ntp = {};
 	unsigned long flags;
 
 	if (ret >= 0)
 		clockwatch_ntp_from_timex(&ntp, call->txc, call->modes, ret);
+	/* Events, sync state: before the page, which shows their result. */
+	clockwatch_steps_ntp(cw, call->modes, ret, &ntp, 0);
 
 	raw_spin_lock_irqsave(&cw->lock, flags);
 	clockwatch_page_write_begin(cw);
@@ -110,6 +112,7 @@ static int clockwatch_adjtimex_return(struct kretprobe_instance *ri,
 		if (clockwatch_adjtimex_writes(call->modes))
 			page->ntp_writes++;
 	}
+	clockwatch_steps_publish(cw);
 	clockwatch_page_write_end(cw);
 	raw_spin_unlock_irqrestore(&cw->lock, flags);
 	return 0;
@@ -132,6 +135,11 @@ void clockwatch_ntp_start(struct clockwatch_dev *cw)
 	rp->entry_handler = clockwatch_adjtimex_entry;
 	rp->handler = clockwatch_adjtimex_return;
 	rp->data_size = sizeof(struct clockwatch_adjtimex_call);
+	/*
+	 * Calls in flight at once, each can be preempted inside; one more
+	 * than this is missed (page ext.ntp_missed) and loses its event.
+	 */
+	rp->maxactive = 128;
 
 	ret = register_kretprobe(rp);
 	if (ret) {

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * clockwatch: tracepoints, so that perf, trace-cmd and bpftrace see the
+ * same clock steps and NTP writes as readers of /dev/clockwatch.
+ *
+ *	clockwatch:clock_step	CLOCK_REALTIME (or TAI) was stepped
+ *	clockwatch:ntp_adjust	an adjtimex-family call wrote NTP state
+ *
+ * The fields are fixed-width scalars, so the tracefs format stays stable.
+ */
+#undef TRACE_SYSTEM
+#define TRACE_SYSTEM clockwatch
+
+#if !defined(_CLOCKWATCH_TRACE_H) || defined(TRACE_HEADER_MULTI_READ)
+#define _CLOCKWATCH_TRACE_H
+
+#include <linux/tracepoint.h>
+#include <linux/types.h>
+
+#include <uapi/linux/clockwatch.h>
+
+TRACE_EVENT(clock_step,
+
+	TP_PROTO(const struct clockwatch_event *ev),
+
+	TP_ARGS(ev),
+
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(s64, mono_ns)
+		__field(s64, real_ns)
+		__field(s64, delta_ns)
+		__field(s64, tai_delta_ns)
+		__field(u32, cause)
+		__field(u32, flags)
+		__field(s32, pid)
+		__array(char, comm, 16)
+	),
+
+	TP_fast_assign(
+		__entry->seq = ev->seq;
+		__entry->mono_ns = ev->mono_ns;
+		__entry->real_ns = ev->real_ns;
+		__entry->delta_ns = ev->step.delta_ns;
+		__entry->tai_delta_ns = ev->step.tai_delta_ns;
+		__entry->cause = ev->step.cause;
+		__entry->flags = ev->step.flags;
+		__entry->pid = ev->pid;
+		memcpy(__entry->comm, ev->comm, sizeof(__entry->comm));
+	),
+
+	TP_printk("seq=%llu delta_ns=%lld tai_delta_ns=%lld cause=%u flags=%#x pid=%d comm=%.16s mono_ns=%lld real_ns=%lld",
+		  __entry->seq, __entry->delta_ns, __entry->tai_delta_ns,
+		  __entry->cause, __entry->flags, __entry->pid, __entry->comm,
+		  __entry->mono_ns, __entry->real_ns)
+);
+
+TRACE_EVENT(ntp_adjust,
+
+	TP_PROTO(const struct clockwatch_event *ev),
+
+	TP_ARGS(ev),
+
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(s64, mono_ns)
+		__field(u32, modes)
+		__field(s32, ret)
+		__field(u32, written)
+		__field(s32, status)
+		__field(s64, offset_ns)
+		__field(s64, freq)
+		__field(s64, maxerror_us)
+		__field(s64, esterror_us)
+		__field(s32, pid)
+		__array(char, comm, 16)
+	),
+
+	TP_fast_assign(
+		__entry->seq = ev->seq;
+		__entry->mono_ns = ev->mono_ns;
+		__entry->modes = ev->ntp_adjust.modes;
+		__entry->ret = ev->ntp_adjust.ret;
+		__entry->written = ev->ntp_adjust.written;
+		__entry->status = ev->ntp_adjust.new.status;
+		__entry->offset_ns = ev->ntp_adjust.new.offset_ns;
+		__entry->freq = ev->ntp_adjust.new.freq;
+		__entry->maxerror_us = ev->ntp_adjust.new.maxerror_us;
+		__entry->esterror_us = ev->ntp_adjust.new.esterror_us;
+		__entry->pid = ev->pid;
+		memcpy(__entry->comm, ev->comm, sizeof(__entry->comm));
+	),
+
+	TP_printk("seq=%llu modes=%#x ret=%d written=%#x status=%#x offset_ns=%lld freq=%lld maxerror_us=%lld esterror_us=%lld pid=%d comm=%.16s mono_ns=%lld",
+		  __entry->seq, __entry->modes, __entry->ret, __entry->written,
+		  __entry->status, __entry->offset_ns, __entry->freq,
+		  __entry->maxerror_us, __entry->esterror_us, __entry->pid,
+		  __entry->comm, __entry->mono_ns)
+);
+
+#endif /* _CLOCKWATCH_TRACE_H */
+
+/* This part must be outside the include guard. */
+#undef TRACE_INCLUDE_PATH
+#define TRACE_INCLUDE_PATH .
+#undef TRACE_INCLUDE_FILE
+#define TRACE_INCLUDE_FILE clockwatch_trace
+#include <trace/define_trace.h>

@@ -1,0 +1,787 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: the clock tracker: steps with their size, cause and caller,
+ * NTP writes as events, leap seconds, the sync state, and the clocks'
+ * measured rates.
+ *
+ * Steps.  The timekeeper calls the pvclock_gtod notifier on every update
+ * with itself as the argument, under its lock.  REALTIME - MONOTONIC is
+ * tk->offs_real and changes only when the clock is stepped, so a step is
+ * a change of offs_real between two updates, and its size is the
+ * difference, exact to the ns.  TAI - UTC (tk->tai_offset) is watched the
+ * same way.  The notifier runs in the stepping call's own context, before
+ * the call returns, so the event and the page (through an irq_work that
+ * runs as soon as the timekeeper lock is dropped) are current when the
+ * caller gets control back.
+ *
+ * Causes.  The notifier does not say who stepped.  kretprobes on the
+ * unexported step paths (do_settimeofday64(), timekeeping_inject_offset(),
+ * timekeeping_resume()) mark the calling task for the duration of the
+ * call, and the notifier looks the current task up.  A step with no mark
+ * that moves REALTIME by exactly -1 s or +1 s while keeping TAI is a leap
+ * second; one that only moves TAI - UTC is ADJ_TAI.
+ *
+ * Sync state.  The sync daemon is the process that last wrote maxerror:
+ * that is what every NTP and PTP daemon does on each clock update.  Its
+ * writes make the clock SYNCHRONIZED (maxerror < 16 s) or UNSYNCHRONIZED
+ * (16 s, the kernel's limit); silence for freerun_after_s makes it
+ * FREE_RUNNING; a step by anyone else, a VM fork or a resume makes it
+ * DISRUPTED until the daemon writes maxerror again.
+ *
+ * Rates.  Once a second the refresh timer keeps the clocks it read; the
+ * rates of REALTIME and MONOTONIC against MONOTONIC_RAW over the last
+ * second and the last minute come from those, with steps taken out.
+ */
+
+#include <linux/kernel.h>
+#include <linux/kprobes.h>
+#include <linux/math64.h>
+#include <linux/moduleparam.h>
+#include <linux/notifier.h>
+#include <linux/preempt.h>
+#include <linux/ptrace.h>
+#include <linux/random.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/time64.h>
+#include <linux/timekeeper_internal.h>
+#include <linux/timekeeping.h>
+#include <linux/timex.h>
+#include <asm/syscall.h>
+#include <asm/unistd.h>
+
+#include "clockwatch.h"
+
+#define CREATE_TRACE_POINTS
+#include "clockwatch_trace.h"
+
+/* The kernel's maxerror limit (NTP_PHASE_LIMIT in kernel/time/ntp.c), µs. */
+#define CW_MAXERROR_LIMIT_US	16000000LL
+/* A tick of USER_HZ, µs: timex.tick at nominal rate. */
+#define CW_TICK_NOMINAL_US	(USEC_PER_SEC / USER_HZ)
+
+enum {
+	CW_FREERUN_AFTER_S_DEFAULT	= 2100,	/* 2 x chrony's maxpoll, and some */
+	CW_FREQ_SHORT_NS		= 1000000000,	/* 1 s */
+	CW_FREQ_LONG_S			= 60,
+	CW_MARKS			= 64,
+	CW_STEP_MAXACTIVE		= 64,
+};
+
+/* Silence of the sync daemon after which the clock is free running, s. */
+static unsigned int freerun_after_s = CW_FREERUN_AFTER_S_DEFAULT;
+module_param(freerun_after_s, uint, 0644);
+MODULE_PARM_DESC(freerun_after_s,
+		 "Seconds without a maxerror write after which the clock is free running (default 2100)");
+
+/*
+ * Cause marks: which task is inside which step path right now.  Few tasks
+ * step the clock at once; a full table only loses the cause of a step
+ * (UNKNOWN), never the step.
+ */
+struct cw_mark {
+	struct task_struct *task;
+	u32 cause;
+};
+
+static struct cw_mark cw_marks[CW_MARKS];
+static DEFINE_RAW_SPINLOCK(cw_marks_lock);	/* protects cw_marks */
+
+/* Precedence when a task is inside two paths: the innermost wins. */
+static int cw_cause_rank(u32 cause)
+{
+	switch (cause) {
+	case CLOCKWATCH_STEP_ADJ_SETOFFSET:
+		return 3;
+	case CLOCKWATCH_STEP_RESUME:
+		return 2;
+	case CLOCKWATCH_STEP_SETTIMEOFDAY:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int cw_mark_push(u32 cause)
+{
+	unsigned long flags;
+	int i;
+
+	raw_spin_lock_irqsave(&cw_marks_lock, flags);
+	for (i = 0; i < CW_MARKS; i++) {
+		if (!cw_marks[i].task) {
+			cw_marks[i].task = current;
+			cw_marks[i].cause = cause;
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&cw_marks_lock, flags);
+	return i < CW_MARKS ? i : -1;
+}
+
+static void cw_mark_pop(int slot)
+{
+	unsigned long flags;
+
+	if (slot < 0)
+		return;
+	raw_spin_lock_irqsave(&cw_marks_lock, flags);
+	cw_marks[slot].task = NULL;
+	raw_spin_unlock_irqrestore(&cw_marks_lock, flags);
+}
+
+/* The cause the current task is marked with, or CLOCKWATCH_STEP_UNKNOWN. */
+static u32 cw_mark_find(void)
+{
+	u32 cause = CLOCKWATCH_STEP_UNKNOWN;
+	unsigned long flags;
+	int i;
+
+	if (!in_task())
+		return cause;
+	raw_spin_lock_irqsave(&cw_marks_lock, flags);
+	for (i = 0; i < CW_MARKS; i++)
+		if (cw_marks[i].task == current &&
+		    cw_cause_rank(cw_marks[i].cause) > cw_cause_rank(cause))
+			cause = cw_marks[i].cause;
+	raw_spin_unlock_irqrestore(&cw_marks_lock, flags);
+	return cause;
+}
+
+/*
+ * do_settimeofday64() serves settimeofday() and clock_settime() alike, and
+ * the kernel's own callers (RTC at boot): tell them apart by the system
+ * call the task is in.
+ */
+static u32 cw_settime_cause(void)
+{
+	long nr;
+
+	if (current->flags & PF_KTHREAD)
+		return CLOCKWATCH_STEP_SETTIME_KERNEL;
+	nr = syscall_get_nr(current, task_pt_regs(current));
+	if (nr == __NR_clock_settime)
+		return CLOCKWATCH_STEP_CLOCK_SETTIME;
+	if (nr == __NR_settimeofday)
+		return CLOCKWATCH_STEP_SETTIMEOFDAY;
+	/* 32-bit callers: the compat numbers differ; name the common path. */
+	return CLOCKWATCH_STEP_SETTIMEOFDAY;
+}
+
+/* kretprobe data: the mark slot of this call. */
+struct cw_mark_call {
+	int slot;
+};
+
+static int cw_settime_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	((struct cw_mark_call *)ri->data)->slot =
+		cw_mark_push(CLOCKWATCH_STEP_SETTIMEOFDAY);
+	return 0;
+}
+
+static int cw_setoffset_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	((struct cw_mark_call *)ri->data)->slot =
+		cw_mark_push(CLOCKWATCH_STEP_ADJ_SETOFFSET);
+	return 0;
+}
+
+static int cw_resume_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	((struct cw_mark_call *)ri->data)->slot =
+		cw_mark_push(CLOCKWATCH_STEP_RESUME);
+	return 0;
+}
+
+static int cw_mark_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	cw_mark_pop(((struct cw_mark_call *)ri->data)->slot);
+	return 0;
+}
+
+/*
+ * The sync state from the facts; caller holds trk->lock.  Returns the
+ * state before, so the caller can report a change.
+ */
+static u32 cw_sync_update(struct clockwatch_tracker *trk, s64 now_mono)
+{
+	struct clockwatch_page_ext *x = &trk->ext;
+	u32 old = x->sync_state;
+	u32 state, reason;
+
+	lockdep_assert_held(&trk->lock);
+
+	if (trk->disrupted) {
+		state = CLOCKWATCH_SYNC_DISRUPTED;
+		reason = trk->disrupt_reason;
+	} else if (!x->daemon_pid) {
+		state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
+		reason = CLOCKWATCH_SYNC_R_NO_DAEMON;
+	} else if (x->maxerror_us >= CW_MAXERROR_LIMIT_US) {
+		state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
+		reason = CLOCKWATCH_SYNC_R_MAXERROR_LIMIT;
+	} else if (now_mono - x->maxerror_mono_ns >
+		   (s64)READ_ONCE(freerun_after_s) * NSEC_PER_SEC) {
+		state = CLOCKWATCH_SYNC_FREE_RUNNING;
+		reason = CLOCKWATCH_SYNC_R_DAEMON_SILENT;
+	} else {
+		state = CLOCKWATCH_SYNC_SYNCHRONIZED;
+		reason = CLOCKWATCH_SYNC_R_MAXERROR;
+	}
+	if (state != old || reason != x->sync_reason) {
+		x->sync_state = state;
+		x->sync_reason = reason;
+		x->sync_mono_ns = now_mono;
+	}
+	return old;
+}
+
+/* Report a move into or out of DISRUPTED; not under trk->lock. */
+static void cw_sync_report(struct clockwatch_dev *cw, u32 old, u32 new,
+			   u32 reason)
+{
+	struct clockwatch_event ev = {};
+
+	if (old == new || (old != CLOCKWATCH_SYNC_DISRUPTED &&
+			   new != CLOCKWATCH_SYNC_DISRUPTED))
+		return;
+	ev.type = CLOCKWATCH_EV_DISRUPTION;
+	ev.disruption.reason = reason;
+	ev.disruption.old_state = old;
+	ev.disruption.new_state = new;
+	clockwatch_event_emit(cw, &ev);
+}
+
+/**
+ * clockwatch_sync_disrupt() - the clock can no longer be trusted
+ * @cw:		the device
+ * @reason:	CLOCKWATCH_SYNC_R_* (VMFORK, RESUME, HOST_PAUSE, FOREIGN_STEP)
+ *
+ * Makes the sync state DISRUPTED until the sync daemon writes maxerror
+ * again, and emits a DISRUPTION event when the state changes.  For the
+ * stall tracker too, when kvmclock says the host paused the guest.
+ *
+ * Context: any but NMI; also under the timekeeper lock.
+ */
+void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	unsigned long flags;
+	u32 old, new;
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	trk->disrupted = true;
+	trk->disrupt_reason = reason;
+	old = cw_sync_update(trk, ktime_get_mono_fast_ns());
+	new = trk->ext.sync_state;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	cw_sync_report(cw, old, new, reason);
+}
+
+/* Leap second armed, from the NTP state. */
+static u32 cw_leap_pending(s32 status, s32 time_state)
+{
+	if (time_state != TIME_OK && time_state != TIME_INS &&
+	    time_state != TIME_DEL && time_state != TIME_ERROR)
+		return CLOCKWATCH_LEAP_NONE;
+	if (status & STA_INS)
+		return CLOCKWATCH_LEAP_INSERT;
+	if (status & STA_DEL)
+		return CLOCKWATCH_LEAP_DELETE;
+	return CLOCKWATCH_LEAP_NONE;
+}
+
+static void cw_leap_report(struct clockwatch_dev *cw, s32 old_state,
+			   s32 new_state, s32 status, u32 pending)
+{
+	struct clockwatch_event ev = {};
+
+	ev.type = CLOCKWATCH_EV_LEAP;
+	ev.leap.old_state = old_state;
+	ev.leap.new_state = new_state;
+	ev.leap.status = status;
+	ev.leap.leap_pending = pending;
+	clockwatch_event_emit(cw, &ev);
+}
+
+/**
+ * clockwatch_steps_gtod() - a timekeeper update: was the clock stepped?
+ * @cw:		the device
+ * @was_set:	the update set the clock (TK_CLOCK_WAS_SET)
+ * @priv:	the struct timekeeper, locked and being updated
+ *
+ * Context: the pvclock_gtod notifier, under the timekeeper lock with
+ * interrupts disabled, tk_core.seq open for writing: no clock read but
+ * the NMI-safe ones.
+ */
+void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
+			   void *priv)
+{
+	struct clockwatch_step_hooks *h = &cw->steps;
+	struct clockwatch_tracker *trk = &cw->trk;
+	const struct timekeeper *tk = priv;
+	struct clockwatch_event ev = {};
+	s64 d_real, d_tai, mono;
+	u32 cause, old_sync, new_sync, reason = 0;
+	s32 old_state = 0, status = 0;
+	bool leap = false;
+	unsigned long flags;
+
+	if (!h->prev_valid) {
+		h->prev_offs_real = tk->offs_real;
+		h->prev_tai_offset = tk->tai_offset;
+		h->prev_valid = true;
+		return;
+	}
+	d_real = ktime_to_ns(ktime_sub(tk->offs_real, h->prev_offs_real));
+	d_tai = (s64)(tk->tai_offset - h->prev_tai_offset) * NSEC_PER_SEC;
+	if (!d_real && !d_tai && !was_set)
+		return;
+
+	cause = cw_mark_find();
+	/* A clock-set update that moved nothing: only a settime is a step. */
+	if (!d_real && !d_tai && cause != CLOCKWATCH_STEP_SETTIMEOFDAY &&
+	    cause != CLOCKWATCH_STEP_ADJ_SETOFFSET)
+		return;
+	if (cause == CLOCKWATCH_STEP_SETTIMEOFDAY)
+		cause = cw_settime_cause();
+	else if (cause == CLOCKWATCH_STEP_UNKNOWN && !d_real)
+		cause = CLOCKWATCH_STEP_TAI;
+	else if (cause == CLOCKWATCH_STEP_UNKNOWN &&
+		 d_real == -NSEC_PER_SEC && d_tai == NSEC_PER_SEC)
+		cause = CLOCKWATCH_STEP_LEAP_INSERT;
+	else if (cause == CLOCKWATCH_STEP_UNKNOWN &&
+		 d_real == NSEC_PER_SEC && d_tai == -NSEC_PER_SEC)
+		cause = CLOCKWATCH_STEP_LEAP_DELETE;
+
+	mono = ktime_get_mono_fast_ns();
+	ev.type = CLOCKWATCH_EV_STEP;
+	ev.mono_ns = mono;
+	ev.raw_ns = ktime_get_raw_fast_ns();
+	ev.real_ns = mono + ktime_to_ns(tk->offs_real);
+	ev.step.delta_ns = d_real;
+	ev.step.real_before_ns = mono + ktime_to_ns(h->prev_offs_real);
+	ev.step.real_after_ns = ev.real_ns;
+	ev.step.tai_delta_ns = d_tai;
+	ev.step.cause = cause;
+	h->prev_offs_real = tk->offs_real;
+	h->prev_tai_offset = tk->tai_offset;
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	if (in_task() && trk->ext.daemon_pid &&
+	    task_tgid_nr(current) == trk->ext.daemon_pid)
+		ev.step.flags |= CLOCKWATCH_STEPF_DAEMON;
+	ev.step.step_seq = ++trk->ext.step_seq;
+	trk->ext.last_step_delta_ns = d_real;
+	trk->ext.last_step_mono_ns = mono;
+	trk->ext.last_step_real_ns = ev.real_ns;
+	trk->ext.last_step_cause = cause;
+	if (in_task()) {
+		trk->ext.last_step_pid = task_tgid_nr(current);
+		strscpy_pad(trk->ext.last_step_comm, current->comm,
+			    sizeof(trk->ext.last_step_comm));
+	} else {
+		trk->ext.last_step_pid = 0;
+		memset(trk->ext.last_step_comm, 0,
+		       sizeof(trk->ext.last_step_comm));
+	}
+	/* A leap second moves time_state from INS or DEL to OOP. */
+	if (cause == CLOCKWATCH_STEP_LEAP_INSERT ||
+	    cause == CLOCKWATCH_STEP_LEAP_DELETE) {
+		leap = true;
+		old_state = cause == CLOCKWATCH_STEP_LEAP_INSERT ?
+			    TIME_INS : TIME_DEL;
+		status = trk->ntp_last.status;
+		trk->ext.time_state = TIME_OOP;
+		trk->ext.leap_pending = CLOCKWATCH_LEAP_NONE;
+	}
+	/* Only REALTIME steps disrupt; leap seconds and ADJ_TAI are due. */
+	if (d_real && !(ev.step.flags & CLOCKWATCH_STEPF_DAEMON) &&
+	    cause != CLOCKWATCH_STEP_LEAP_INSERT &&
+	    cause != CLOCKWATCH_STEP_LEAP_DELETE) {
+		trk->disrupted = true;
+		trk->disrupt_reason = cause == CLOCKWATCH_STEP_RESUME ?
+				      CLOCKWATCH_SYNC_R_RESUME :
+				      CLOCKWATCH_SYNC_R_FOREIGN_STEP;
+		reason = trk->disrupt_reason;
+	}
+	old_sync = cw_sync_update(trk, mono);
+	new_sync = trk->ext.sync_state;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	clockwatch_event_emit(cw, &ev);
+	trace_clock_step(&ev);
+	if (leap)
+		cw_leap_report(cw, old_state, TIME_OOP, status,
+			       CLOCKWATCH_LEAP_NONE);
+	cw_sync_report(cw, old_sync, new_sync, reason);
+}
+
+/* Fields a call with these modes writes: CLOCKWATCH_NTPF_*. */
+static u32 cw_ntp_written(unsigned int modes)
+{
+	u32 w = 0;
+
+	if (modes & ADJ_ADJTIME)	/* adjtime(): the offset only */
+		return (modes & ADJ_OFFSET_READONLY) ? 0 : CLOCKWATCH_NTPF_OFFSET;
+	if (modes & ADJ_OFFSET)
+		w |= CLOCKWATCH_NTPF_OFFSET;
+	if (modes & ADJ_FREQUENCY)
+		w |= CLOCKWATCH_NTPF_FREQ;
+	if (modes & ADJ_MAXERROR)
+		w |= CLOCKWATCH_NTPF_MAXERROR;
+	if (modes & ADJ_ESTERROR)
+		w |= CLOCKWATCH_NTPF_ESTERROR;
+	if (modes & ADJ_STATUS)
+		w |= CLOCKWATCH_NTPF_STATUS;
+	if (modes & ADJ_TIMECONST)
+		w |= CLOCKWATCH_NTPF_CONSTANT;
+	if (modes & ADJ_TICK)
+		w |= CLOCKWATCH_NTPF_TICK;
+	if (modes & ADJ_TAI)
+		w |= CLOCKWATCH_NTPF_TAI;
+	if (modes & ADJ_SETOFFSET)
+		w |= CLOCKWATCH_NTPF_SETOFFSET;
+	return w;
+}
+
+/* The rate the NTP state sets MONOTONIC to against the clocksource, ppb. */
+static s64 cw_ntp_rate_ppb(const struct clockwatch_ntp *ntp)
+{
+	/* freq: ppm << 16; tick: µs per USER_HZ tick. */
+	return div_s64(ntp->freq * 1000, 65536) +
+	       div_s64((ntp->tick_us - CW_TICK_NOMINAL_US) * NSEC_PER_SEC,
+		       CW_TICK_NOMINAL_US);
+}
+
+/**
+ * clockwatch_steps_ntp() - an adjtimex call returned
+ * @cw:		the device
+ * @modes:	its modes
+ * @ret:	its return: time_state, or a negative errno
+ * @new:	the NTP state after it (valid when @ret >= 0)
+ * @written:	unused by callers: 0 (computed from @modes)
+ *
+ * Records the state for the next call's "old", emits an NTP_ADJUST event
+ * for a call that writes, and LEAP and DISRUPTION events as they follow.
+ *
+ * Context: the kretprobe on do_adjtimex(), task context.
+ */
+void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
+			  int ret, const struct clockwatch_ntp *new,
+			  u32 written)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_event ev = {};
+	s64 mono = ktime_get_mono_fast_ns();
+	s64 raw = ktime_get_raw_fast_ns();
+	s32 old_state = 0, new_state = 0;
+	u32 old_sync, new_sync, pending = 0;
+	bool leap = false, writes;
+	unsigned long flags;
+
+	written |= cw_ntp_written(modes);
+	writes = written != 0;
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	ev.ntp_adjust.old = trk->ntp_last;
+	ev.ntp_adjust.old_mono_ns = trk->ntp_last_mono_ns;
+	if (ret >= 0) {
+		trk->ntp_last = *new;
+		trk->ntp_last_mono_ns = mono;
+
+		/* Slew: the offset left, from here on measured. */
+		trk->slew_base_ns = new->offset_ns;
+		trk->slew_base.raw_ns = raw;
+		trk->slew_base.mono_ns = mono;
+		trk->slew_rate_ppb = cw_ntp_rate_ppb(new);
+		trk->slew_valid = true;
+		x->slew_pending_ns = new->offset_ns;
+		x->slew_mono_ns = mono;
+
+		old_state = x->time_state;
+		new_state = ret;
+		pending = cw_leap_pending(new->status, new_state);
+		leap = old_state != new_state || pending != x->leap_pending;
+		x->time_state = new_state;
+		x->leap_pending = pending;
+
+		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME)) {
+			x->daemon_pid = task_tgid_nr(current);
+			strscpy_pad(x->daemon_comm, current->comm,
+				    sizeof(x->daemon_comm));
+			x->maxerror_mono_ns = mono;
+			x->maxerror_raw_ns = raw;
+			x->maxerror_us = new->maxerror_us;
+			x->esterror_us = new->esterror_us;
+			trk->disrupted = false;
+		} else if (modes & ADJ_ESTERROR && !(modes & ADJ_ADJTIME) &&
+			   x->daemon_pid == task_tgid_nr(current)) {
+			x->esterror_us = new->esterror_us;
+		}
+	}
+	old_sync = cw_sync_update(trk, mono);
+	new_sync = x->sync_state;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	if (writes) {
+		ev.type = CLOCKWATCH_EV_NTP_ADJUST;
+		ev.ntp_adjust.modes = modes;
+		ev.ntp_adjust.ret = ret;
+		ev.ntp_adjust.written = written;
+		ev.ntp_adjust.new = ret >= 0 ? *new : ev.ntp_adjust.old;
+		clockwatch_event_emit(cw, &ev);
+		trace_ntp_adjust(&ev);
+	}
+	if (leap && (writes || old_state != new_state))
+		cw_leap_report(cw, old_state, new_state, new->status, pending);
+	cw_sync_report(cw, old_sync, new_sync, CLOCKWATCH_SYNC_R_MAXERROR);
+}
+
+/* Rate of @b against @a over raw, ppb: (d_clock - d_raw) / d_raw. */
+static s64 cw_rate_ppb(s64 d_clock, s64 d_raw)
+{
+	if (d_raw <= 0)
+		return 0;
+	return div64_s64((d_clock - d_raw) * NSEC_PER_SEC, d_raw);
+}
+
+/* Caller holds trk->lock: the rates over the windows ending at @cur. */
+static void cw_freq_update(struct clockwatch_tracker *trk,
+			   const struct clockwatch_freq_sample *cur)
+{
+	struct clockwatch_page_ext *x = &trk->ext;
+	const struct clockwatch_freq_sample *s, *l;
+	unsigned int n = trk->nsamples, back;
+	s64 d_raw, d_offs;
+
+	if (n < 1)
+		return;
+	/* The previous sample: about 1 s ago. */
+	s = &trk->samples[(trk->sample_head + CW_FREQ_SAMPLES - 1) % CW_FREQ_SAMPLES];
+	back = min_t(unsigned int, n, CW_FREQ_LONG_S);
+	l = &trk->samples[(trk->sample_head + CW_FREQ_SAMPLES - back) % CW_FREQ_SAMPLES];
+
+	d_raw = cur->raw_ns - s->raw_ns;
+	/* REALTIME with the steps in between taken out: REALTIME - MONO. */
+	d_offs = (cur->real_ns - cur->mono_ns) - (s->real_ns - s->mono_ns);
+	x->freq_mono_short_ppb = cw_rate_ppb(cur->mono_ns - s->mono_ns, d_raw);
+	x->freq_real_short_ppb = cw_rate_ppb(cur->real_ns - s->real_ns - d_offs,
+					     d_raw);
+	x->freq_short_window_ns = d_raw;
+
+	d_raw = cur->raw_ns - l->raw_ns;
+	d_offs = (cur->real_ns - cur->mono_ns) - (l->real_ns - l->mono_ns);
+	x->freq_mono_long_ppb = cw_rate_ppb(cur->mono_ns - l->mono_ns, d_raw);
+	x->freq_real_long_ppb = cw_rate_ppb(cur->real_ns - l->real_ns - d_offs,
+					    d_raw);
+	x->freq_long_window_ns = d_raw;
+}
+
+/*
+ * Caller holds trk->lock: what of the last reported offset is still to
+ * be slewed, from how much MONOTONIC gained on the rate the NTP state
+ * sets since.
+ */
+static void cw_slew_update(struct clockwatch_tracker *trk,
+			   const struct clockwatch_freq_sample *cur)
+{
+	struct clockwatch_page_ext *x = &trk->ext;
+	s64 d_raw, gained, pending;
+
+	if (!trk->slew_valid || !trk->slew_base_ns)
+		return;
+	d_raw = cur->raw_ns - trk->slew_base.raw_ns;
+	if (d_raw <= 0)
+		return;
+	gained = (cur->mono_ns - trk->slew_base.mono_ns) - d_raw -
+		 div_s64(d_raw * trk->slew_rate_ppb, NSEC_PER_SEC);
+	pending = trk->slew_base_ns - gained;
+	/* Done once it crossed zero. */
+	if ((trk->slew_base_ns > 0 && pending < 0) ||
+	    (trk->slew_base_ns < 0 && pending > 0))
+		pending = 0;
+	x->slew_pending_ns = pending;
+	x->slew_mono_ns = cur->mono_ns;
+}
+
+/**
+ * clockwatch_steps_sample() - the refresh timer read the clocks
+ * @cw:		the device
+ * @clocks:	what it read, at one instant
+ *
+ * Once a second of MONOTONIC_RAW, keeps a sample and updates the measured
+ * rates, the slew still pending and the sync state's ageing.
+ *
+ * Context: hard irq or the clock-set irq_work; caller holds cw->lock.
+ */
+void clockwatch_steps_sample(struct clockwatch_dev *cw,
+			     const struct clockwatch_clocks *clocks)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_freq_sample cur = {
+		.raw_ns = clocks->monotonic_raw_ns,
+		.mono_ns = clocks->monotonic_ns,
+		.real_ns = clocks->realtime_ns,
+	};
+	const struct clockwatch_freq_sample *last;
+	u32 old_sync, new_sync;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	if (trk->nsamples) {
+		last = &trk->samples[(trk->sample_head + CW_FREQ_SAMPLES - 1) %
+				     CW_FREQ_SAMPLES];
+		if (cur.raw_ns - last->raw_ns < CW_FREQ_SHORT_NS) {
+			raw_spin_unlock_irqrestore(&trk->lock, flags);
+			return;
+		}
+	}
+	cw_freq_update(trk, &cur);
+	cw_slew_update(trk, &cur);
+	trk->samples[trk->sample_head] = cur;
+	trk->sample_head = (trk->sample_head + 1) % CW_FREQ_SAMPLES;
+	if (trk->nsamples < CW_FREQ_SAMPLES)
+		trk->nsamples++;
+	old_sync = cw_sync_update(trk, cur.mono_ns);
+	new_sync = trk->ext.sync_state;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	cw_sync_report(cw, old_sync, new_sync, CLOCKWATCH_SYNC_R_DAEMON_SILENT);
+}
+
+/**
+ * clockwatch_steps_publish() - copy the tracker's state to the page
+ * @cw: the device; caller holds cw->lock with the page open for writing
+ */
+void clockwatch_steps_publish(struct clockwatch_dev *cw)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_page_ext *x = &cw->page->ext;
+	unsigned long flags;
+	u64 dropped;
+
+	lockdep_assert_held(&cw->lock);
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	*x = trk->ext;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+	x->event_seq = clockwatch_events_head(cw, &dropped);
+	x->events_dropped = dropped;
+	x->ntp_missed = cw->adjtimex_rp.nmissed;
+}
+
+#ifdef CW_HAVE_VMFORK_NOTIFIER
+/* The VM was forked or restored from a snapshot: process context. */
+static int cw_vmfork_notify(struct notifier_block *nb, unsigned long action,
+			    void *data)
+{
+	struct clockwatch_dev *cw = container_of(nb, struct clockwatch_dev,
+						 steps.vmfork_nb);
+
+	clockwatch_sync_disrupt(cw, CLOCKWATCH_SYNC_R_VMFORK);
+	return NOTIFY_DONE;
+}
+
+static void cw_vmfork_start(struct clockwatch_dev *cw)
+{
+	struct clockwatch_step_hooks *h = &cw->steps;
+
+	h->vmfork_nb.notifier_call = cw_vmfork_notify;
+	if (register_random_vmfork_notifier(&h->vmfork_nb)) {
+		pr_info("no VM fork notifier: VM snapshots not seen\n");
+		return;
+	}
+	h->vmfork_registered = true;
+	cw->page->features |= CLOCKWATCH_FEAT_VMFORK;
+}
+
+static void cw_vmfork_stop(struct clockwatch_dev *cw)
+{
+	if (cw->steps.vmfork_registered)
+		unregister_random_vmfork_notifier(&cw->steps.vmfork_nb);
+	cw->steps.vmfork_registered = false;
+}
+#else /* CW_HAVE_VMFORK_NOTIFIER */
+static void cw_vmfork_start(struct clockwatch_dev *cw)
+{
+	pr_info("kernel without a VM fork notifier: VM snapshots not seen\n");
+}
+
+static void cw_vmfork_stop(struct clockwatch_dev *cw)
+{
+}
+#endif /* CW_HAVE_VMFORK_NOTIFIER */
+
+static bool cw_mark_probe(struct kretprobe *rp, const char *symbol,
+			  kretprobe_handler_t entry)
+{
+	int ret;
+
+	rp->kp.symbol_name = symbol;
+	rp->entry_handler = entry;
+	rp->handler = cw_mark_return;
+	rp->data_size = sizeof(struct cw_mark_call);
+	rp->maxactive = CW_STEP_MAXACTIVE;
+	ret = register_kretprobe(rp);
+	if (ret) {
+		pr_info("no kretprobe on %s (%d): its steps have cause unknown\n",
+			symbol, ret);
+		rp->kp.addr = NULL;
+		return false;
+	}
+	return true;
+}
+
+/**
+ * clockwatch_steps_start() - start tracking steps and the sync state
+ * @cw: the device, with its page and ring; before clockwatch_clocks_start()
+ *
+ * Each hook that cannot be set up clears its feature bit and nothing
+ * else: the module loads without it.
+ */
+void clockwatch_steps_start(struct clockwatch_dev *cw)
+{
+	struct clockwatch_step_hooks *h = &cw->steps;
+	struct clockwatch_page *page = cw->page;
+
+	raw_spin_lock_init(&cw->trk.lock);
+	cw->trk.ext.time_state = TIME_ERROR;
+
+	if (cw_mark_probe(&h->settime_rp, "do_settimeofday64", cw_settime_entry))
+		page->features |= CLOCKWATCH_FEAT_CAUSE_SETTIME;
+	if (cw_mark_probe(&h->setoffset_rp, "timekeeping_inject_offset",
+			  cw_setoffset_entry))
+		page->features |= CLOCKWATCH_FEAT_CAUSE_SETOFFSET;
+	if (cw_mark_probe(&h->resume_rp, "timekeeping_resume", cw_resume_entry))
+		page->features |= CLOCKWATCH_FEAT_CAUSE_RESUME;
+	cw_vmfork_start(cw);
+	page->features |= CLOCKWATCH_FEAT_TRACEPOINTS | CLOCKWATCH_FEAT_FREQ |
+			  CLOCKWATCH_FEAT_SYNC_STATE;
+}
+
+/**
+ * clockwatch_steps_stop() - stop the step hooks
+ * @cw: the device; after clockwatch_clocks_stop() (no more notifier calls)
+ */
+void clockwatch_steps_stop(struct clockwatch_dev *cw)
+{
+	struct clockwatch_step_hooks *h = &cw->steps;
+	struct kretprobe *rps[] = {
+		&h->settime_rp, &h->setoffset_rp, &h->resume_rp,
+	};
+	size_t i;
+
+	cw_vmfork_stop(cw);
+	for (i = 0; i < ARRAY_SIZE(rps); i++)
+		if (rps[i]->kp.addr)
+			unregister_kretprobe(rps[i]);
+	cw->page->features &= ~(CLOCKWATCH_FEAT_CAUSE_SETTIME |
+				CLOCKWATCH_FEAT_CAUSE_SETOFFSET |
+				CLOCKWATCH_FEAT_CAUSE_RESUME |
+				CLOCKWATCH_FEAT_VMFORK);
+}
