@@ -5,6 +5,7 @@
  *
  *	clockwatch:clock_step	CLOCK_REALTIME (or TAI) was stepped
  *	clockwatch:ntp_adjust	an adjtimex-family call wrote NTP state
+ *	clockwatch:stall	a CPU's stall probe ran late (stall.c)
  *
  * The fields are fixed-width scalars, so the tracefs format stays stable.
  */
@@ -96,6 +97,54 @@ TRACE_EVENT(ntp_adjust,
 		  __entry->status, __entry->offset_ns, __entry->freq,
 		  __entry->maxerror_us, __entry->esterror_us, __entry->pid,
 		  __entry->comm, __entry->mono_ns)
+);
+
+TRACE_EVENT(stall,
+
+	TP_PROTO(const struct clockwatch_stall *st),
+
+	TP_ARGS(st),
+
+	TP_STRUCT__entry(
+		__field(u64, seq)
+		__field(s64, start_ns)
+		__field(u64, duration_ns)
+		__field(u64, missed)
+		__field(u64, steal_ns)
+		__field(u64, irq_ns)
+		__field(u64, softirq_ns)
+		__field(u64, host_pause_ns)
+		__field(u64, unexplained_ns)
+		__field(u32, irq_count)
+		__field(u32, softirq_count)
+		__field(u32, stall_cpu)
+		__field(u16, context)
+		__field(u16, attr_flags)
+	),
+
+	TP_fast_assign(
+		__entry->seq = st->seq;
+		__entry->start_ns = st->start_ns;
+		__entry->duration_ns = st->duration_ns;
+		__entry->missed = st->missed;
+		__entry->steal_ns = st->steal_ns;
+		__entry->irq_ns = st->irq_ns;
+		__entry->softirq_ns = st->softirq_ns;
+		__entry->host_pause_ns = st->host_pause_ns;
+		__entry->unexplained_ns = st->unexplained_ns;
+		__entry->irq_count = st->irq_count;
+		__entry->softirq_count = st->softirq_count;
+		__entry->stall_cpu = st->cpu;
+		__entry->context = st->context;
+		__entry->attr_flags = st->attr_flags;
+	),
+
+	TP_printk("seq=%llu cpu=%u context=%u start_ns=%lld duration_ns=%llu missed=%llu steal_ns=%llu irq_ns=%llu softirq_ns=%llu host_pause_ns=%llu unexplained_ns=%llu irqs=%u softirqs=%u flags=%#x",
+		  __entry->seq, __entry->stall_cpu, __entry->context,
+		  __entry->start_ns, __entry->duration_ns, __entry->missed,
+		  __entry->steal_ns, __entry->irq_ns, __entry->softirq_ns,
+		  __entry->host_pause_ns, __entry->unexplained_ns,
+		  __entry->irq_count, __entry->softirq_count, __entry->attr_flags)
 );
 
 #endif /* _CLOCKWATCH_TRACE_H */

@@ -106,6 +106,7 @@ long clockwatch_inject_ioctl(struct clockwatch_dev *cw, void __user *uarg)
 {
 	struct clockwatch_inject req;
 	struct cw_inject_ctx ctx = {};
+	struct clockwatch_event ev = {};
 	long ret;
 
 	if (!inject || !capable(CAP_SYS_ADMIN))
@@ -153,6 +154,10 @@ out_unlock:
 
 	req.start_ns = ctx.start_ns;
 	req.end_ns = ctx.end_ns;
+	/* The truth, for readers that hold stall events against it. */
+	ev.type = CLOCKWATCH_EV_INJECT;
+	ev.inject = req;
+	clockwatch_event_emit(cw, &ev);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;

@@ -27,6 +27,7 @@
 #include <linux/module.h>
 
 #include "clockwatch.h"
+#include "stall.h"
 
 /* Every open file has its own struct clockwatch_file in private_data. */
 static struct clockwatch_file *to_clockwatch_file(struct file *file)
@@ -112,7 +113,7 @@ static long clockwatch_ioctl(struct file *file, unsigned int cmd,
 	case CLOCKWATCH_IOC_INFO:
 		return clockwatch_ioctl_info(cw, uarg);
 	default:
-		return -ENOTTY;
+		return clockwatch_stall_ioctl(cw, cmd, arg);
 	}
 }
 
@@ -185,6 +186,9 @@ static int __init clockwatch_init(void)
 	clockwatch_steps_start(cw);
 	clockwatch_clocks_start(cw);
 	clockwatch_ntp_start(cw);
+	ret = clockwatch_stall_start(cw);
+	if (ret)
+		goto err_stall_start;
 
 	/* Last: the page is complete before anyone can open the device. */
 	ret = misc_register(&cw->misc);
@@ -198,6 +202,8 @@ static int __init clockwatch_init(void)
 	return 0;
 
 err_misc_register:
+	clockwatch_stall_stop(cw);
+err_stall_start:
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
 	clockwatch_steps_stop(cw);
@@ -216,6 +222,7 @@ static void __exit clockwatch_exit(void)
 	struct clockwatch_dev *cw = &clockwatch;
 
 	misc_deregister(&cw->misc);
+	clockwatch_stall_stop(cw);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
 	clockwatch_steps_stop(cw);

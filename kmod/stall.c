@@ -150,6 +150,7 @@ struct cw_stall_cpu {
 	unsigned int cpu;
 };
 
+static struct clockwatch_dev *cw_dev;	/* where stall events go */
 static struct cw_stall_cpu **cw_cpus;	/* one per possible CPU */
 static enum cpuhp_state cw_hp_state;
 static bool cw_threads_registered;
@@ -321,7 +322,7 @@ static enum hrtimer_restart cw_probe_fn(struct hrtimer *timer)
 	raw_spin_unlock(&sc->lock);
 
 	if (stalled)
-		cw_stall_publish(&st);
+		cw_stall_publish(cw_dev, &st);
 	if (wake)
 		wake_up_process(sc->thread);
 	return HRTIMER_RESTART;
@@ -374,7 +375,7 @@ static void cw_thread_fn(unsigned int cpu)
 	raw_spin_unlock_irq(&sc->lock);
 
 	if (stalled)
-		cw_stall_publish(&st);
+		cw_stall_publish(cw_dev, &st);
 }
 
 static void cw_thread_setup(unsigned int cpu)
@@ -604,6 +605,7 @@ int clockwatch_stall_start(struct clockwatch_dev *cw)
 
 	if (!probe)
 		return 0;
+	cw_dev = cw;
 
 	cw_cpus = kcalloc(nr_cpu_ids, sizeof(*cw_cpus), GFP_KERNEL);
 	if (!cw_cpus)

@@ -35,7 +35,7 @@ void cw_stall_snap_take(struct cw_stall_snap *snap);
 void cw_stall_attribute(struct clockwatch_stall *st,
 			const struct cw_stall_snap *before,
 			const struct cw_stall_snap *after);
-void cw_stall_publish(const struct clockwatch_stall *st);
+void cw_stall_publish(struct clockwatch_dev *cw, const struct clockwatch_stall *st);
 
 int clockwatch_stall_start(struct clockwatch_dev *cw);
 void clockwatch_stall_stop(struct clockwatch_dev *cw);

@@ -25,6 +25,7 @@
 #endif
 
 #include "clockwatch.h"
+#include "clockwatch_trace.h"
 #include "stall.h"
 
 #ifdef CONFIG_X86
@@ -147,10 +148,21 @@ void cw_stall_attribute(struct clockwatch_stall *st,
 
 /**
  * cw_stall_publish() - tell the world about a stall
+ * @cw: the device
  * @st: the stall, complete
  *
- * Context: any; called outside the probe's locks.
+ * The clockwatch:stall tracepoint, and a CLOCKWATCH_EV_STALL record for
+ * the readers of /dev/clockwatch.
+ *
+ * Context: hard irq or the probe thread; outside the probe's locks.
  */
-void cw_stall_publish(const struct clockwatch_stall *st)
+void cw_stall_publish(struct clockwatch_dev *cw, const struct clockwatch_stall *st)
 {
+	struct clockwatch_event ev = {
+		.type = CLOCKWATCH_EV_STALL,
+		.stall = *st,
+	};
+
+	trace_stall(st);
+	clockwatch_event_emit(cw, &ev);
 }

@@ -312,7 +312,10 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 	struct clockwatch_stall st[64], *f = NULL;
 	long long truth = 0, tol, period;
 	unsigned long long from;
-	int n, i, overlapping = 0, try;
+	int n, i, overlapping = 0, try, evfd = -1;
+	struct clockwatch_event ev[32];
+	int ev_stall = 0, ev_inject = 0;
+	ssize_t r;
 
 	ASSERT_EQ(0, cpu_stats(fd, cpu, cs));
 	period = cs->period_ns;
@@ -323,6 +326,10 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 		inj.mode = CLOCKWATCH_INJECT_IRQ;
 		inj.duration_ns = ms * NSEC_PER_MSEC;
 		from = stall_log_end(fd);
+		if (evfd >= 0)
+			close(evfd);
+		/* a reader of its own, from the next event record on */
+		evfd = open(CLOCKWATCH_DEVICE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		ASSERT_EQ(0, ioctl(fd, CLOCKWATCH_IOC_INJECT, &inj));
 		truth = inj.end_ns - inj.start_ns;
 		ASSERT_GE(truth, ms * NSEC_PER_MSEC);
@@ -370,6 +377,26 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 		  f->unexplained_ns);
 	EXPECT_EQ(f->missed, f->duration_ns / f->period_ns);
 	EXPECT_EQ(f->cpu, cpu);
+
+	/* The same stall, and the injection's truth, in the event ring. */
+	ASSERT_LE(0, evfd);
+	while ((r = read(evfd, ev, sizeof(ev))) > 0) {
+		for (i = 0; i < r / (ssize_t)sizeof(ev[0]); i++) {
+			if (ev[i].type == CLOCKWATCH_EV_STALL && ev[i].stall.seq == f->seq) {
+				ev_stall++;
+				EXPECT_EQ(0, memcmp(&ev[i].stall, f, sizeof(*f)));
+			}
+			if (ev[i].type == CLOCKWATCH_EV_INJECT &&
+			    ev[i].inject.start_ns == inj.start_ns) {
+				ev_inject++;
+				EXPECT_EQ(inj.end_ns, ev[i].inject.end_ns);
+				EXPECT_EQ(cpu, ev[i].inject.cpu);
+			}
+		}
+	}
+	close(evfd);
+	EXPECT_EQ(1, ev_stall);
+	EXPECT_EQ(1, ev_inject);
 }
 
 TEST_F(stall, inject_irq_20ms)

@@ -26,6 +26,7 @@
 #include "commands.h"
 #include "cwbpf.h"
 #include "json.h"
+#include "stalls_cpu.h"
 #include "util.h"
 
 #define WORST_PER_PROCESS	5
@@ -463,6 +464,7 @@ static void procs_stop(void)
 
 static const struct section sections[] = {
 	{ "processes", procs_start, procs_finish, procs_print, procs_stop },
+	{ "cpus", stalls_cpu_start, stalls_cpu_finish, stalls_cpu_print, stalls_cpu_stop },
 };
 
 #define NR_SECTIONS	(sizeof(sections) / sizeof(sections[0]))

@@ -287,220 +287,6 @@ struct clockwatch_page {
 			 sizeof((page)->field))
 
 /*
- * Event records: read() of /dev/clockwatch.
- *
- * Every record is CLOCKWATCH_EVENT_SIZE bytes: a common header and a
- * payload chosen by @type.  read() returns whole records only: a buffer
- * smaller than one record gets -EINVAL, a larger one as many whole records
- * as are waiting and fit.  With nothing waiting, read() blocks, or fails
- * with -EAGAIN under O_NONBLOCK.  Records of a type a reader does not know
- * are skipped by their @size.
- */
-#define CLOCKWATCH_EVENT_SIZE		256
-#define CLOCKWATCH_EVENT_VERSION	1
-
-#define CLOCKWATCH_EV_OVERRUN		1 /* this reader missed records */
-#define CLOCKWATCH_EV_STEP		2 /* CLOCK_REALTIME (or TAI) was stepped */
-#define CLOCKWATCH_EV_NTP_ADJUST	3 /* an adjtimex-family call wrote NTP state */
-#define CLOCKWATCH_EV_LEAP		4 /* time_state moved (leap second armed, done) */
-#define CLOCKWATCH_EV_DISRUPTION	5 /* sync_state became or stopped being DISRUPTED */
-#define CLOCKWATCH_EV_STALL		6 /* reserved: a CPU stall (stall tracker) */
-#define CLOCKWATCH_EV_INJECT		7 /* reserved: the test injector acted */
-#define CLOCKWATCH_EV_PAUSE		8 /* reserved: a task pause (BPF tracker) */
-
-/* clockwatch_event.flags */
-#define CLOCKWATCH_EVF_TASK		(1U << 0) /* pid, tid, comm name the caller */
-
-/* Step causes (clockwatch_step.cause). */
-#define CLOCKWATCH_STEP_UNKNOWN		0
-#define CLOCKWATCH_STEP_SETTIMEOFDAY	1 /* settimeofday() */
-#define CLOCKWATCH_STEP_CLOCK_SETTIME	2 /* clock_settime(CLOCK_REALTIME) */
-#define CLOCKWATCH_STEP_ADJ_SETOFFSET	3 /* adjtimex()/clock_adjtime() ADJ_SETOFFSET */
-#define CLOCKWATCH_STEP_LEAP_INSERT	4 /* 23:59:60 inserted: REALTIME went back 1 s */
-#define CLOCKWATCH_STEP_LEAP_DELETE	5 /* 23:59:59 deleted: REALTIME went on 1 s */
-#define CLOCKWATCH_STEP_TAI		6 /* ADJ_TAI: TAI - UTC changed, REALTIME did not */
-#define CLOCKWATCH_STEP_RESUME		7 /* resume from suspend: the time asleep */
-#define CLOCKWATCH_STEP_SETTIME_KERNEL	8 /* do_settimeofday64() by the kernel (RTC, ...) */
-
-/* clockwatch_step.flags */
-#define CLOCKWATCH_STEPF_DAEMON		(1U << 0) /* made by the sync daemon */
-
-/**
- * struct clockwatch_step - payload of CLOCKWATCH_EV_STEP
- * @delta_ns:		REALTIME - MONOTONIC after minus before, ns: the step
- * @real_before_ns:	CLOCK_REALTIME just before the step
- * @real_after_ns:	CLOCK_REALTIME just after it (= the header's real_ns)
- * @tai_delta_ns:	change of TAI - REALTIME, ns (ADJ_TAI); a leap second
- *			leaves TAI alone, so this is -@delta_ns then
- * @step_seq:		clockwatch_page.ext.step_seq after this step
- * @cause:		CLOCKWATCH_STEP_*
- * @flags:		CLOCKWATCH_STEPF_*
- */
-struct clockwatch_step {
-	__s64 delta_ns;
-	__s64 real_before_ns;
-	__s64 real_after_ns;
-	__s64 tai_delta_ns;
-	__u64 step_seq;
-	__u32 cause;
-	__u32 flags;
-};
-
-/* Fields an adjtimex call wrote (clockwatch_ntp_adjust.written). */
-#define CLOCKWATCH_NTPF_OFFSET		(1U << 0)
-#define CLOCKWATCH_NTPF_FREQ		(1U << 1)
-#define CLOCKWATCH_NTPF_MAXERROR	(1U << 2)
-#define CLOCKWATCH_NTPF_ESTERROR	(1U << 3)
-#define CLOCKWATCH_NTPF_STATUS		(1U << 4)
-#define CLOCKWATCH_NTPF_CONSTANT	(1U << 5)
-#define CLOCKWATCH_NTPF_TICK		(1U << 6)
-#define CLOCKWATCH_NTPF_TAI		(1U << 7)
-#define CLOCKWATCH_NTPF_SETOFFSET	(1U << 8) /* a step: see the STEP record */
-
-/**
- * struct clockwatch_ntp_adjust - payload of CLOCKWATCH_EV_NTP_ADJUST
- * @modes:	timex.modes as the caller passed them (ADJ_*)
- * @ret:	the call's return: the time_state (TIME_OK..TIME_ERROR), or a
- *		negative errno (then @new is @old)
- * @written:	CLOCKWATCH_NTPF_* of the fields the call wrote
- * @__reserved:	zero
- * @old_mono_ns: when @old was captured, CLOCK_MONOTONIC: @old is the state
- *		after the previous adjtimex call of any process (reads
- *		included); the kernel's own per-second updates since (maxerror
- *		grows by 500 µs/s, the PLL offset shrinks) are not in it
- * @old:	NTP state before the call, as far as the module saw
- * @new:	NTP state after the call, exact
- */
-struct clockwatch_ntp_adjust {
-	__u32 modes;
-	__s32 ret;
-	__u32 written;
-	__u32 __reserved;
-	__s64 old_mono_ns;
-	struct clockwatch_ntp old;
-	struct clockwatch_ntp new;
-};
-
-/**
- * struct clockwatch_leap - payload of CLOCKWATCH_EV_LEAP
- * @old_state:	time_state before (TIME_OK..TIME_ERROR)
- * @new_state:	time_state after
- * @status:	STA_* bits then
- * @leap_pending: CLOCKWATCH_LEAP_* after
- */
-struct clockwatch_leap {
-	__s32 old_state;
-	__s32 new_state;
-	__s32 status;
-	__u32 leap_pending;
-};
-
-/**
- * struct clockwatch_disruption - payload of CLOCKWATCH_EV_DISRUPTION
- * @reason:	CLOCKWATCH_SYNC_R_* that moved the state
- * @old_state:	CLOCKWATCH_SYNC_* before
- * @new_state:	CLOCKWATCH_SYNC_* after
- * @__reserved:	zero
- */
-struct clockwatch_disruption {
-	__u32 reason;
-	__u32 old_state;
-	__u32 new_state;
-	__u32 __reserved;
-};
-
-/**
- * struct clockwatch_overrun - payload of CLOCKWATCH_EV_OVERRUN
- * @lost:		records this reader missed, exactly
- * @first_lost_seq:	seq of the first of them; the next record this
- *			reader gets has seq @first_lost_seq + @lost
- */
-struct clockwatch_overrun {
-	__u64 lost;
-	__u64 first_lost_seq;
-};
-
-#define CLOCKWATCH_EVENT_HEADER_SIZE	72
-#define CLOCKWATCH_EVENT_PAYLOAD_SIZE	(CLOCKWATCH_EVENT_SIZE - CLOCKWATCH_EVENT_HEADER_SIZE)
-
-/**
- * struct clockwatch_event - one record read() from /dev/clockwatch
- * @size:	CLOCKWATCH_EVENT_SIZE: skip this many bytes to the next record
- * @type:	CLOCKWATCH_EV_*
- * @version:	CLOCKWATCH_EVENT_VERSION
- * @flags:	CLOCKWATCH_EVF_*
- * @cpu:	CPU the event was recorded on
- * @__reserved:	zero
- * @seq:	sequence number, one per record emitted, from 0 at module
- *		load, gap-free: a reader sees every seq or is told with an
- *		OVERRUN record which it missed
- * @mono_ns:	when, CLOCK_MONOTONIC
- * @real_ns:	when, CLOCK_REALTIME (after the step, for a step)
- * @raw_ns:	when, CLOCK_MONOTONIC_RAW
- * @pid:	process (tgid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
- * @tid:	thread (pid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
- * @comm:	caller's comm, NUL-padded, with CLOCKWATCH_EVF_TASK
- * @step:	CLOCKWATCH_EV_STEP
- * @ntp_adjust:	CLOCKWATCH_EV_NTP_ADJUST
- * @leap:	CLOCKWATCH_EV_LEAP
- * @disruption:	CLOCKWATCH_EV_DISRUPTION
- * @overrun:	CLOCKWATCH_EV_OVERRUN
- * @__payload:	the payload's room; STALL, INJECT and PAUSE payloads go here
- */
-struct clockwatch_event {
-	__u16 size;
-	__u16 type;
-	__u16 version;
-	__u16 flags;
-	__u32 cpu;
-	__u32 __reserved;
-	__u64 seq;
-	__s64 mono_ns;
-	__s64 real_ns;
-	__s64 raw_ns;
-	__s32 pid;
-	__s32 tid;
-	char comm[16];
-	union {
-		struct clockwatch_step step;
-		struct clockwatch_ntp_adjust ntp_adjust;
-		struct clockwatch_leap leap;
-		struct clockwatch_disruption disruption;
-		struct clockwatch_overrun overrun;
-		__u8 __payload[CLOCKWATCH_EVENT_PAYLOAD_SIZE];
-	};
-};
-
-/*
- * ioctls.  Reserved fields are zero on input, or the call fails with
- * -EINVAL; an unknown command fails with -ENOTTY.
- */
-#ifndef CLOCKWATCH_IOC_MAGIC
-#define CLOCKWATCH_IOC_MAGIC		0xC7	/* shared with the stall ioctls */
-#endif
-
-/**
- * struct clockwatch_info - CLOCKWATCH_IOC_INFO: what this module does
- * @size:	in: sizeof(struct clockwatch_info) as the caller knows it
- *		(at least up to @__reserved); out: as the module knows it
- * @version:	out: CLOCKWATCH_PAGE_VERSION
- * @event_size:	out: CLOCKWATCH_EVENT_SIZE
- * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
- * @features:	out: clockwatch_page.features
- * @__reserved:	in: zero; out: zero
- */
-struct clockwatch_info {
-	__u32 size;
-	__u32 version;
-	__u32 event_size;
-	__u32 ring_entries;
-	__u64 features;
-	__u64 __reserved[4];
-};
-
-#define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)
-
-/*
  * Per-CPU stalls: a probe, histograms, stall records and a test injector.
  *
  * On every CPU the module runs an absolute, pinned, hard-irq hrtimer with
@@ -745,5 +531,224 @@ struct clockwatch_inject {
 #define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
 #define CLOCKWATCH_IOC_STALL_LOG	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
 #define CLOCKWATCH_IOC_INJECT		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x43, struct clockwatch_inject)
+
+/*
+ * Event records: read() of /dev/clockwatch.
+ *
+ * Every record is CLOCKWATCH_EVENT_SIZE bytes: a common header and a
+ * payload chosen by @type.  read() returns whole records only: a buffer
+ * smaller than one record gets -EINVAL, a larger one as many whole records
+ * as are waiting and fit.  With nothing waiting, read() blocks, or fails
+ * with -EAGAIN under O_NONBLOCK.  Records of a type a reader does not know
+ * are skipped by their @size.
+ */
+#define CLOCKWATCH_EVENT_SIZE		256
+#define CLOCKWATCH_EVENT_VERSION	1
+
+#define CLOCKWATCH_EV_OVERRUN		1 /* this reader missed records */
+#define CLOCKWATCH_EV_STEP		2 /* CLOCK_REALTIME (or TAI) was stepped */
+#define CLOCKWATCH_EV_NTP_ADJUST	3 /* an adjtimex-family call wrote NTP state */
+#define CLOCKWATCH_EV_LEAP		4 /* time_state moved (leap second armed, done) */
+#define CLOCKWATCH_EV_DISRUPTION	5 /* sync_state became or stopped being DISRUPTED */
+#define CLOCKWATCH_EV_STALL		6 /* reserved: a CPU stall (stall tracker) */
+#define CLOCKWATCH_EV_INJECT		7 /* reserved: the test injector acted */
+#define CLOCKWATCH_EV_PAUSE		8 /* reserved: a task pause (BPF tracker) */
+
+/* clockwatch_event.flags */
+#define CLOCKWATCH_EVF_TASK		(1U << 0) /* pid, tid, comm name the caller */
+
+/* Step causes (clockwatch_step.cause). */
+#define CLOCKWATCH_STEP_UNKNOWN		0
+#define CLOCKWATCH_STEP_SETTIMEOFDAY	1 /* settimeofday() */
+#define CLOCKWATCH_STEP_CLOCK_SETTIME	2 /* clock_settime(CLOCK_REALTIME) */
+#define CLOCKWATCH_STEP_ADJ_SETOFFSET	3 /* adjtimex()/clock_adjtime() ADJ_SETOFFSET */
+#define CLOCKWATCH_STEP_LEAP_INSERT	4 /* 23:59:60 inserted: REALTIME went back 1 s */
+#define CLOCKWATCH_STEP_LEAP_DELETE	5 /* 23:59:59 deleted: REALTIME went on 1 s */
+#define CLOCKWATCH_STEP_TAI		6 /* ADJ_TAI: TAI - UTC changed, REALTIME did not */
+#define CLOCKWATCH_STEP_RESUME		7 /* resume from suspend: the time asleep */
+#define CLOCKWATCH_STEP_SETTIME_KERNEL	8 /* do_settimeofday64() by the kernel (RTC, ...) */
+
+/* clockwatch_step.flags */
+#define CLOCKWATCH_STEPF_DAEMON		(1U << 0) /* made by the sync daemon */
+
+/**
+ * struct clockwatch_step - payload of CLOCKWATCH_EV_STEP
+ * @delta_ns:		REALTIME - MONOTONIC after minus before, ns: the step
+ * @real_before_ns:	CLOCK_REALTIME just before the step
+ * @real_after_ns:	CLOCK_REALTIME just after it (= the header's real_ns)
+ * @tai_delta_ns:	change of TAI - REALTIME, ns (ADJ_TAI); a leap second
+ *			leaves TAI alone, so this is -@delta_ns then
+ * @step_seq:		clockwatch_page.ext.step_seq after this step
+ * @cause:		CLOCKWATCH_STEP_*
+ * @flags:		CLOCKWATCH_STEPF_*
+ */
+struct clockwatch_step {
+	__s64 delta_ns;
+	__s64 real_before_ns;
+	__s64 real_after_ns;
+	__s64 tai_delta_ns;
+	__u64 step_seq;
+	__u32 cause;
+	__u32 flags;
+};
+
+/* Fields an adjtimex call wrote (clockwatch_ntp_adjust.written). */
+#define CLOCKWATCH_NTPF_OFFSET		(1U << 0)
+#define CLOCKWATCH_NTPF_FREQ		(1U << 1)
+#define CLOCKWATCH_NTPF_MAXERROR	(1U << 2)
+#define CLOCKWATCH_NTPF_ESTERROR	(1U << 3)
+#define CLOCKWATCH_NTPF_STATUS		(1U << 4)
+#define CLOCKWATCH_NTPF_CONSTANT	(1U << 5)
+#define CLOCKWATCH_NTPF_TICK		(1U << 6)
+#define CLOCKWATCH_NTPF_TAI		(1U << 7)
+#define CLOCKWATCH_NTPF_SETOFFSET	(1U << 8) /* a step: see the STEP record */
+
+/**
+ * struct clockwatch_ntp_adjust - payload of CLOCKWATCH_EV_NTP_ADJUST
+ * @modes:	timex.modes as the caller passed them (ADJ_*)
+ * @ret:	the call's return: the time_state (TIME_OK..TIME_ERROR), or a
+ *		negative errno (then @new is @old)
+ * @written:	CLOCKWATCH_NTPF_* of the fields the call wrote
+ * @__reserved:	zero
+ * @old_mono_ns: when @old was captured, CLOCK_MONOTONIC: @old is the state
+ *		after the previous adjtimex call of any process (reads
+ *		included); the kernel's own per-second updates since (maxerror
+ *		grows by 500 µs/s, the PLL offset shrinks) are not in it
+ * @old:	NTP state before the call, as far as the module saw
+ * @new:	NTP state after the call, exact
+ */
+struct clockwatch_ntp_adjust {
+	__u32 modes;
+	__s32 ret;
+	__u32 written;
+	__u32 __reserved;
+	__s64 old_mono_ns;
+	struct clockwatch_ntp old;
+	struct clockwatch_ntp new;
+};
+
+/**
+ * struct clockwatch_leap - payload of CLOCKWATCH_EV_LEAP
+ * @old_state:	time_state before (TIME_OK..TIME_ERROR)
+ * @new_state:	time_state after
+ * @status:	STA_* bits then
+ * @leap_pending: CLOCKWATCH_LEAP_* after
+ */
+struct clockwatch_leap {
+	__s32 old_state;
+	__s32 new_state;
+	__s32 status;
+	__u32 leap_pending;
+};
+
+/**
+ * struct clockwatch_disruption - payload of CLOCKWATCH_EV_DISRUPTION
+ * @reason:	CLOCKWATCH_SYNC_R_* that moved the state
+ * @old_state:	CLOCKWATCH_SYNC_* before
+ * @new_state:	CLOCKWATCH_SYNC_* after
+ * @__reserved:	zero
+ */
+struct clockwatch_disruption {
+	__u32 reason;
+	__u32 old_state;
+	__u32 new_state;
+	__u32 __reserved;
+};
+
+/**
+ * struct clockwatch_overrun - payload of CLOCKWATCH_EV_OVERRUN
+ * @lost:		records this reader missed, exactly
+ * @first_lost_seq:	seq of the first of them; the next record this
+ *			reader gets has seq @first_lost_seq + @lost
+ */
+struct clockwatch_overrun {
+	__u64 lost;
+	__u64 first_lost_seq;
+};
+
+#define CLOCKWATCH_EVENT_HEADER_SIZE	72
+#define CLOCKWATCH_EVENT_PAYLOAD_SIZE	(CLOCKWATCH_EVENT_SIZE - CLOCKWATCH_EVENT_HEADER_SIZE)
+
+/**
+ * struct clockwatch_event - one record read() from /dev/clockwatch
+ * @size:	CLOCKWATCH_EVENT_SIZE: skip this many bytes to the next record
+ * @type:	CLOCKWATCH_EV_*
+ * @version:	CLOCKWATCH_EVENT_VERSION
+ * @flags:	CLOCKWATCH_EVF_*
+ * @cpu:	CPU the event was recorded on
+ * @__reserved:	zero
+ * @seq:	sequence number, one per record emitted, from 0 at module
+ *		load, gap-free: a reader sees every seq or is told with an
+ *		OVERRUN record which it missed
+ * @mono_ns:	when, CLOCK_MONOTONIC
+ * @real_ns:	when, CLOCK_REALTIME (after the step, for a step)
+ * @raw_ns:	when, CLOCK_MONOTONIC_RAW
+ * @pid:	process (tgid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
+ * @tid:	thread (pid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
+ * @comm:	caller's comm, NUL-padded, with CLOCKWATCH_EVF_TASK
+ * @step:	CLOCKWATCH_EV_STEP
+ * @ntp_adjust:	CLOCKWATCH_EV_NTP_ADJUST
+ * @leap:	CLOCKWATCH_EV_LEAP
+ * @disruption:	CLOCKWATCH_EV_DISRUPTION
+ * @overrun:	CLOCKWATCH_EV_OVERRUN
+ * @stall:	CLOCKWATCH_EV_STALL
+ * @inject:	CLOCKWATCH_EV_INJECT: the injector's request and its true
+ *		start and end
+ * @__payload:	the payload's room; STALL, INJECT and PAUSE payloads go here
+ */
+struct clockwatch_event {
+	__u16 size;
+	__u16 type;
+	__u16 version;
+	__u16 flags;
+	__u32 cpu;
+	__u32 __reserved;
+	__u64 seq;
+	__s64 mono_ns;
+	__s64 real_ns;
+	__s64 raw_ns;
+	__s32 pid;
+	__s32 tid;
+	char comm[16];
+	union {
+		struct clockwatch_step step;
+		struct clockwatch_ntp_adjust ntp_adjust;
+		struct clockwatch_leap leap;
+		struct clockwatch_disruption disruption;
+		struct clockwatch_overrun overrun;
+		struct clockwatch_stall stall;
+		struct clockwatch_inject inject;
+		__u8 __payload[CLOCKWATCH_EVENT_PAYLOAD_SIZE];
+	};
+};
+
+/*
+ * ioctls.  Reserved fields are zero on input, or the call fails with
+ * -EINVAL; an unknown command fails with -ENOTTY.
+ */
+#ifndef CLOCKWATCH_IOC_MAGIC
+#define CLOCKWATCH_IOC_MAGIC		0xC7	/* shared with the stall ioctls */
+#endif
+
+/**
+ * struct clockwatch_info - CLOCKWATCH_IOC_INFO: what this module does
+ * @size:	in: sizeof(struct clockwatch_info) as the caller knows it
+ *		(at least up to @__reserved); out: as the module knows it
+ * @version:	out: CLOCKWATCH_PAGE_VERSION
+ * @event_size:	out: CLOCKWATCH_EVENT_SIZE
+ * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
+ * @features:	out: clockwatch_page.features
+ * @__reserved:	in: zero; out: zero
+ */
+struct clockwatch_info {
+	__u32 size;
+	__u32 version;
+	__u32 event_size;
+	__u32 ring_entries;
+	__u64 features;
+	__u64 __reserved[4];
+};
+
+#define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)
 
 #endif /* _UAPI_LINUX_CLOCKWATCH_H */
