@@ -21,11 +21,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Read by userspace and by the lease guard through the pinned map. */
-__u64 step_seq;		/* clock-setting calls that succeeded */
-__u64 write_seq;	/* NTP-state writes that succeeded */
-__u64 event_seq;	/* events sent (or lost) */
-__u64 events_lost;
+/* Read by userspace, and by the lease guard through the pinned map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_clock_counters);
+} counters SEC(".maps");
 
 struct pending {
 	__u64 mono_ns;
@@ -92,25 +94,35 @@ static __always_inline void enter(__u32 call, __s32 clockid, __u64 timex)
 static __always_inline void leave(__s64 ret, bool steps)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
+	__u32 tid = (__u32)id, zero = 0;
+	struct cw_clock_counters *c;
 	struct cw_clock_event *e;
 	struct pending *p;
 	__u64 mono;
 	__s64 tai;
 
 	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p)
+	c = bpf_map_lookup_elem(&counters, &zero);
+	if (!p || !c)
 		return;
 	mono = bpf_ktime_get_ns();
 	tai = bpf_ktime_get_tai_ns();
 
+	/* count first: the guard must see a step even when the ring is full */
+	if (ret >= 0) {
+		if (p->timex)
+			__sync_fetch_and_add(&c->write_seq, 1);
+		if (steps)
+			__sync_fetch_and_add(&c->step_seq, 1);
+	}
+
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		__sync_fetch_and_add(&events_lost, 1);
-		__sync_fetch_and_add(&event_seq, 1);
+		__sync_fetch_and_add(&c->events_lost, 1);
+		__sync_fetch_and_add(&c->event_seq, 1);
 		goto out;
 	}
-	e->seq = __sync_fetch_and_add(&event_seq, 1) + 1;
+	e->seq = __sync_fetch_and_add(&c->event_seq, 1) + 1;
 	e->mono_ns = mono;
 	e->tai_ns = tai;
 	e->delta_ns = (tai - (__s64)mono) - (p->tai_ns - (__s64)p->mono_ns);
@@ -128,14 +140,8 @@ static __always_inline void leave(__s64 ret, bool steps)
 		read_timex(p->timex, &e->res, NULL);
 	}
 	/* adjtimex() returns the clock state (>= 0) on success */
-	if (ret >= 0) {
-		if (p->timex)
-			__sync_fetch_and_add(&write_seq, 1);
-		if (steps) {
-			e->flags |= CW_CLOCK_EV_STEP;
-			__sync_fetch_and_add(&step_seq, 1);
-		}
-	}
+	if (ret >= 0 && steps)
+		e->flags |= CW_CLOCK_EV_STEP;
 	bpf_get_current_comm(&e->comm, sizeof(e->comm));
 	bpf_ringbuf_submit(e, 0);
 out:

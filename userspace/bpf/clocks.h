@@ -54,4 +54,15 @@ struct cw_clock_event {
 	char comm[16];
 };
 
+/*
+ * Counters, in the one entry of the map "counters" (pinned as
+ * clocks_counters by `clockwatch guard --pin`, read by the lease guard).
+ */
+struct cw_clock_counters {
+	__u64 step_seq;		/* clock-setting calls that succeeded */
+	__u64 write_seq;	/* NTP-state writes that succeeded */
+	__u64 event_seq;	/* events sent, or lost */
+	__u64 events_lost;	/* ring buffer full */
+};
+
 #endif /* __CLOCKWATCH_BPF_CLOCKS_H */

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
@@ -229,6 +230,7 @@ struct cw_pauses {
 	cw_pause_cb cb;
 	void *cb_ctx;
 	const char *attach;
+	uint64_t guard_min_ns;
 };
 
 static int pauses_try(struct cw_pauses *p, const struct cw_pauses_opts *opts,
@@ -242,6 +244,7 @@ static int pauses_try(struct cw_pauses *p, const struct cw_pauses_opts *opts,
 		return -errno;
 	skel->rodata->has_prev_state_arg = cw_bpf_switch_has_prev_state();
 	skel->rodata->targ_tgid = opts->tgid;
+	skel->rodata->targ_tracked = opts->tracked;
 	skel->rodata->targ_cgroup = opts->cgroup_id;
 	skel->rodata->targ_cgroup_level = opts->cgroup_level;
 	skel->rodata->event_min_ns = opts->event_min_ns ? opts->event_min_ns : ~0ULL;
@@ -259,6 +262,7 @@ static int pauses_try(struct cw_pauses *p, const struct cw_pauses_opts *opts,
 	}
 	p->skel = skel;
 	p->attach = attach;
+	p->guard_min_ns = opts->guard_min_ns;
 	return 0;
 }
 
@@ -331,6 +335,14 @@ int cw_pauses__hists_fd(const struct cw_pauses *p)
 	return bpf_map__fd(p->skel->maps.hists);
 }
 
+int cw_pauses__track(struct cw_pauses *p, pid_t tgid)
+{
+	__u32 key = tgid, val = tgid;
+
+	return bpf_map__update_elem(p->skel->maps.tracked, &key, sizeof(key), &val,
+				    sizeof(val), BPF_ANY);
+}
+
 int cw_pauses__sched_switch_prog_fd(const struct cw_pauses *p)
 {
 	if (strcmp(p->attach, "tp_btf") == 0)
@@ -389,11 +401,24 @@ int cw_pauses__pin(struct cw_pauses *p, const char *dir)
 		p->skel->links.btf_sched_switch,
 		p->skel->links.btf_sched_wakeup,
 		p->skel->links.btf_sched_wakeup_new,
+		p->skel->links.btf_sched_process_fork,
 		p->skel->links.raw_sched_switch,
 		p->skel->links.raw_sched_wakeup,
 		p->skel->links.raw_sched_wakeup_new,
+		p->skel->links.raw_sched_process_fork,
 	};
 
+	struct cw_guard_info info = { .min_ns = p->guard_min_ns };
+	struct timespec ts;
+	__u32 zero = 0;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	info.loaded_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	err = bpf_map__update_elem(p->skel->maps.guard_info, &zero, sizeof(zero), &info,
+				   sizeof(info), BPF_ANY);
+	if (err)
+		return err;
 	return pin_all(p->skel->obj, links, sizeof(links) / sizeof(links[0]), dir, "pauses");
 }
 
@@ -476,14 +501,23 @@ int cw_clocks__events_fd(const struct cw_clocks *c)
 	return ring_buffer__epoll_fd(c->rb);
 }
 
+static struct cw_clock_counters clock_counters(const struct cw_clocks *c)
+{
+	struct cw_clock_counters v = {};
+	__u32 zero = 0;
+
+	bpf_map__lookup_elem(c->skel->maps.counters, &zero, sizeof(zero), &v, sizeof(v), 0);
+	return v;
+}
+
 uint64_t cw_clocks__step_seq(const struct cw_clocks *c)
 {
-	return __atomic_load_n(&c->skel->bss->step_seq, __ATOMIC_RELAXED);
+	return clock_counters(c).step_seq;
 }
 
 uint64_t cw_clocks__lost(const struct cw_clocks *c)
 {
-	return __atomic_load_n(&c->skel->bss->events_lost, __ATOMIC_RELAXED);
+	return clock_counters(c).events_lost;
 }
 
 int cw_clocks__pin(struct cw_clocks *c, const char *dir)

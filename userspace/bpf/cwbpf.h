@@ -53,6 +53,8 @@ struct cw_pauses_opts {
 	uint32_t cgroup_level;
 	uint64_t event_min_ns;		/* ring buffer threshold; 0: no events */
 	uint64_t guard_min_ns;		/* guard records; 0: none */
+	bool tracked;			/* only cw_pauses__track()ed processes
+					 * and their descendants */
 };
 
 struct cw_pauses;
@@ -69,6 +71,8 @@ int cw_pauses__poll(struct cw_pauses *p, int timeout_ms);
 /* An fd that becomes readable when events wait (for epoll). */
 int cw_pauses__events_fd(const struct cw_pauses *p);
 int cw_pauses__hists_fd(const struct cw_pauses *p);
+/* With opts->tracked: follow this process and the children it forks. */
+int cw_pauses__track(struct cw_pauses *p, pid_t tgid);
 int cw_pauses__sched_switch_prog_fd(const struct cw_pauses *p);
 /* What the programs could not record: ring buffer, histograms, tasks. */
 void cw_pauses__lost(const struct cw_pauses *p, uint64_t *events,

@@ -37,6 +37,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by the loader before load. */
 const volatile bool has_prev_state_arg = true;	/* sched_switch passes it (5.18+) */
 const volatile __u32 targ_tgid;			/* 0: every process */
+const volatile bool targ_tracked;		/* only processes in @tracked */
 const volatile __u64 targ_cgroup;		/* cgroup v2 id, 0: any */
 const volatile __u32 targ_cgroup_level;		/* its depth below the root */
 const volatile __u64 event_min_ns = ~0ULL;	/* ring buffer threshold */
@@ -74,6 +75,22 @@ struct {
 	__type(key, struct cw_guard_key);
 	__type(value, struct cw_guard_ring);
 } guard SEC(".maps");
+
+/* For the guard's readers; written by the loader, not by the programs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cw_guard_info);
+} guard_info SEC(".maps");
+
+/* With targ_tracked: the processes to follow, and their descendants. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);			/* tgid */
+	__type(value, __u32);			/* tgid of the process that brought it in */
+} tracked SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -141,7 +158,22 @@ static __always_inline bool task_in_cgroup(struct task_struct *t)
 
 static __always_inline bool tgid_wanted(__u32 tgid)
 {
+	if (targ_tracked)
+		return bpf_map_lookup_elem(&tracked, &tgid) != NULL;
 	return !targ_tgid || tgid == targ_tgid;
+}
+
+/* A tracked process forks: follow the child too. */
+static __always_inline void on_fork(struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid;
+
+	if (!targ_tracked)
+		return;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ptgid != ctgid && bpf_map_lookup_elem(&tracked, &ptgid))
+		bpf_map_update_elem(&tracked, &ctgid, &ptgid, BPF_NOEXIST);
 }
 
 static __always_inline struct task_pause *task_lookup(__u32 tid)
@@ -388,5 +420,19 @@ SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_sched_wakeup_new, struct task_struct *p)
 {
 	wakeup(p);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
+	return 0;
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	on_fork(parent, child);
 	return 0;
 }

@@ -83,7 +83,7 @@ struct cw_pause_event {
  * pauses were recorded since, and that some were lost when s1 - s0 >
  * CW_GUARD_RING.
  */
-#define CW_GUARD_RING		8
+#define CW_GUARD_RING		16
 
 struct cw_guard_rec {
 	__u64 start_ns;		/* CLOCK_MONOTONIC */
@@ -101,6 +101,13 @@ struct cw_guard_ring {
 struct cw_guard_key {
 	__u32 id;
 	__u32 is_process;
+};
+
+/* What the lease guard's readers need to know of its tracker: the one
+ * entry of the map guard_info, written by the loader. */
+struct cw_guard_info {
+	__u64 min_ns;		/* shorter pauses are not recorded */
+	__u64 loaded_ns;	/* CLOCK_MONOTONIC when it was loaded */
 };
 
 /* Bucket of a pause of ns nanoseconds; no loops, for the BPF verifier. */

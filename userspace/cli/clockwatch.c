@@ -25,6 +25,7 @@ const char *argp_program_bug_address = CLOCKWATCH_BUG_ADDRESS;
 static const struct command commands[] = {
 	{ "status", "show the clocks and the NTP state the module publishes", cmd_status },
 	{ "stalls", "show how long processes were kept from running, and why (BPF)", cmd_stalls },
+	{ "guard", "run a command, report its pauses and clock steps (BPF)", cmd_guard },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

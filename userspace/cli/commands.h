@@ -14,5 +14,6 @@ struct command {
 
 int cmd_status(int argc, char **argv);
 int cmd_stalls(int argc, char **argv);
+int cmd_guard(int argc, char **argv);
 
 #endif /* __CLOCKWATCH_COMMANDS_H */

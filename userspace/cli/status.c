@@ -23,6 +23,7 @@
 #include "clockwatch.h"
 #include "commands.h"
 #include "json.h"
+#include "modless.h"
 #include "names.h"
 #include "util.h"
 
@@ -450,7 +451,11 @@ int cmd_status(int argc, char **argv)
 
 	reader = cw_reader__open(env.device);
 	if (!reader) {
-		report_page_error(env.device, errno);
+		int err = errno;
+
+		report_page_error(env.device, err);
+		if (err == ENOENT && strcmp(env.device, CLOCKWATCH_DEVICE) == 0)
+			print_modless_status(stdout, env.json);
 		return EXIT_ERROR;
 	}
 
