@@ -15,6 +15,7 @@
 #ifndef __CLOCKWATCH_H
 #define __CLOCKWATCH_H
 
+#include <stdint.h>
 #include <linux/clockwatch.h>
 
 #ifdef __cplusplus
@@ -83,117 +84,211 @@ CW_API int cw_reader__read(struct cw_reader *reader,
 CW_API void cw_reader__close(struct cw_reader *reader);
 
 /*
- * The lease guard: did this thread or process stop running, or did the
- * clock step, while it held a lease?
+ * The clock error bound: what time is it, and how wrong could that be?
  *
- * A process takes a lease token before its work, and checks it after:
- * the report says the longest pause of the calling thread, and of any
- * thread of its process, that overlapped the lease (clipped to it), of
- * which kind, and how many times CLOCK_REALTIME was set meanwhile.
+ * cw_clock__now() gives an interval [earliest_ns, latest_ns] of
+ * CLOCK_REALTIME that contains the true time (UTC, as the sync daemon's
+ * sources keep it) whenever the status is CW_STATUS_SYNCHRONIZED or
+ * CW_STATUS_FREE_RUNNING.  Its half-width is the bound:
  *
- * The pauses come from the BPF pause tracker, pinned with `clockwatch
- * guard --pin` under CW_GUARD_PIN_DIR (root, once per boot); only pauses
- * of at least the pinned minimum (report.min_recorded_ns) are kept, the
- * last 16 per thread and per process.  Steps come from the module's page
- * when /dev/clockwatch publishes them, else from the BPF clock tracker
- * pinned beside the pause tracker.  Reading needs read access to the
- * pinned maps, nothing else; no system call but bpf() map lookups.
+ *	bound = maxerror, as the sync daemon last wrote it with adjtimex()
+ *	      + max_drift * (MONOTONIC_RAW now - MONOTONIC_RAW of that write)
+ *	      + the read window
+ *	      (+ 1 s across a pending leap second)
+ *
+ * Documentation/bound.rst explains each term and where it comes from.
+ * The facts come from the module's page; reading them takes no system
+ * call, and the interval costs one CLOCK_REALTIME read.
+ *
+ * The status says whether to trust the interval:
  */
-#define CW_GUARD_PIN_DIR	"/sys/fs/bpf/clockwatch"
-
-/* Kinds of pause (struct cw_lease_report). */
-enum {
-	CW_LEASE_PAUSE_NONE		= 0,
-	CW_LEASE_PAUSE_RUNQUEUE		= 1,	/* woken, waited for a CPU */
-	CW_LEASE_PAUSE_PREEMPTED	= 2,	/* preempted, waited for a CPU */
-	CW_LEASE_PAUSE_THROTTLED	= 3,	/* its cgroup's cpu.max quota ran out */
-	CW_LEASE_PAUSE_STOPPED		= 4,	/* SIGSTOP or a ptrace stop */
+enum cw_status {
+	CW_STATUS_UNKNOWN		= 0, /* no module, stale or torn page */
+	CW_STATUS_SYNCHRONIZED		= 1, /* the daemon keeps the clock; bound valid */
+	CW_STATUS_FREE_RUNNING		= 2, /* daemon silent; bound valid, growing */
+	CW_STATUS_DISRUPTED		= 3, /* stepped by another, VM fork, resume:
+					      * no bound until the daemon writes again */
+	CW_STATUS_UNSYNCHRONIZED	= 4, /* STA_UNSYNC, TIME_ERROR or maxerror 16 s */
 };
 
-/* Where the step count comes from (cw_lease.step_source). */
-enum {
-	CW_LEASE_STEPS_NONE	= 0,	/* nothing counts steps: stepped is unknown */
-	CW_LEASE_STEPS_MODULE	= 1,	/* the module's page (step_seq) */
-	CW_LEASE_STEPS_BPF	= 2,	/* the BPF syscall-tracepoint tracker */
+/* Why the status is what it is (struct cw_now.reason). */
+enum cw_reason {
+	CW_REASON_SYNCED		= 0,  /* the daemon wrote maxerror recently */
+	CW_REASON_PAGE_TORN		= 1,  /* no consistent copy of the page */
+	CW_REASON_PAGE_STALE		= 2,  /* the module stopped refreshing the page */
+	CW_REASON_PAGE_OLD		= 3,  /* the module publishes no sync facts */
+	CW_REASON_CLOCKS_DISAGREE	= 4,  /* REALTIME moved unlike the page says */
+	CW_REASON_NO_DAEMON		= 5,  /* no maxerror write seen yet */
+	CW_REASON_STA_UNSYNC		= 6,  /* STA_UNSYNC is set */
+	CW_REASON_TIME_ERROR		= 7,  /* adjtimex() returns TIME_ERROR */
+	CW_REASON_MAXERROR_LIMIT	= 8,  /* the daemon wrote maxerror >= 16 s */
+	CW_REASON_KERNEL_LIMIT		= 9,  /* the kernel's own maxerror reached 16 s */
+	CW_REASON_DAEMON_SILENT		= 10, /* no maxerror write for too long */
+	CW_REASON_FOREIGN_STEP		= 11, /* a step not made by the daemon */
+	CW_REASON_VMFORK		= 12, /* VM forked or restored */
+	CW_REASON_RESUME		= 13, /* resumed from suspend */
+	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest */
+	CW_REASON_MODULE		= 15, /* the module's state, for a reason it gave */
 };
 
-/* cw_lease_report.flags */
-#define CW_LEASE_LOST		(1U << 0) /* more pauses than the guard keeps
-					   * happened: the longest may be missing */
-#define CW_LEASE_STEPPED	(1U << 1) /* CLOCK_REALTIME was set */
-#define CW_LEASE_STEPS_UNKNOWN	(1U << 2) /* no step counter to ask */
+/* struct cw_now.flags */
+#define CW_NOW_LEAP		(1U << 0) /* widened by 1 s across a leap second */
+#define CW_NOW_BRACKETED	(1U << 1) /* REALTIME read between two MONOTONIC_RAW reads */
 
-/* A lease token: fill it with cw_guard__take(), keep it, check it. */
-struct cw_lease {
-	__u64 start_ns;		/* CLOCK_MONOTONIC when taken */
-	__u32 pid;
-	__u32 tid;
-	__u64 thread_seq;	/* the guard's records of the thread, then */
-	__u64 process_seq;	/* ... and of the process */
-	__u64 step_seq;		/* steps counted by step_source, then */
-	__u32 step_source;	/* CW_LEASE_STEPS_* */
+/* struct cw_now.bound_ns when there is no bound. */
+#define CW_BOUND_INFINITE	UINT64_MAX
+
+/**
+ * struct cw_now - one answer of cw_clock__now()
+ * @earliest_ns:	the true time is not before this, CLOCK_REALTIME ns
+ * @latest_ns:		... and not after this
+ * @bound_ns:		latest_ns - real_ns = real_ns - earliest_ns, ns;
+ *			CW_BOUND_INFINITE (and earliest_ns = INT64_MIN,
+ *			latest_ns = INT64_MAX) unless the status is
+ *			SYNCHRONIZED or FREE_RUNNING
+ * @status:		CW_STATUS_*
+ * @reason:		CW_REASON_*
+ * @flags:		CW_NOW_*
+ * @__reserved:		zero
+ * @real_ns:		the CLOCK_REALTIME read: the middle of the
+ *			interval, not "the time"
+ * @maxerror_ns:	bound term: maxerror as the daemon wrote it
+ * @drift_ns:		bound term: max_drift times the time since
+ * @window_ns:		bound term: the read window
+ * @leap_ns:		bound term: 1 s across a leap second, else 0
+ * @since_write_ns:	MONOTONIC_RAW since the daemon's maxerror write
+ */
+struct cw_now {
+	__s64 earliest_ns;
+	__s64 latest_ns;
+	__u64 bound_ns;
+	__u32 status;
+	__u32 reason;
+	__u32 flags;
+	__u32 __reserved;
+	__s64 real_ns;
+	__u64 maxerror_ns;
+	__u64 drift_ns;
+	__u64 window_ns;
+	__u64 leap_ns;
+	__s64 since_write_ns;
+};
+
+/* The drift rate when cw_clock_opts.max_drift_ppb is 0: 50 ppm. */
+#define CW_MAX_DRIFT_PPB_DEFAULT	50000ULL
+
+/* cw_clock_opts.flags */
+#define CW_CLOCK_BRACKETED	(1U << 0) /* always read MONOTONIC_RAW, REALTIME,
+					   * MONOTONIC_RAW (3 clock reads) */
+
+/**
+ * struct cw_clock_opts - options of cw_clock__open()
+ * @sz:			sizeof(struct cw_clock_opts), for growth
+ * @max_drift_ppb:	worst frequency error of the clock between the
+ *			daemon's updates, ppb; 0 = CW_MAX_DRIFT_PPB_DEFAULT;
+ *			below 1e9
+ * @flags:		CW_CLOCK_*
+ * @__reserved:		zero
+ */
+struct cw_clock_opts {
+	__u64 sz;
+	__u64 max_drift_ppb;
+	__u32 flags;
 	__u32 __reserved;
 };
 
-struct cw_lease_report {
-	__u64 elapsed_ns;		/* CLOCK_MONOTONIC since the token */
-	__u64 thread_pause_ns;		/* longest pause of the token's thread */
-	__u32 thread_pause_kind;	/* CW_LEASE_PAUSE_* */
-	__u32 process_pause_tid;	/* thread of the longest process pause */
-	__u64 process_pause_ns;		/* longest pause of any of its threads */
-	__u32 process_pause_kind;
-	__u32 flags;			/* CW_LEASE_* */
-	__u64 steps;			/* clock steps since the token */
-	__u64 min_recorded_ns;		/* shorter pauses are not recorded */
-};
+/* cw_clock__wait_*() timeout that never expires. */
+#define CW_WAIT_FOREVER		(-1LL)
 
-struct cw_guard;
+struct cw_clock;
 
 /**
- * @brief **cw_guard__open()** opens the pinned guard maps, and the
- * module's page when there is one.
- * @param pin_dir where `clockwatch guard --pin` pinned them; NULL means
- * CW_GUARD_PIN_DIR
- * @return a guard, or NULL with errno set (ENOENT: nothing pinned there;
- * EACCES/EPERM: no access to the pinned maps)
+ * @brief **cw_clock__open()** maps the page for clock bounds.
+ * @param path as for cw_reader__open(); NULL means CLOCKWATCH_DEVICE
+ * @param opts options, or NULL for the defaults
+ * @return a clock, or NULL with errno set: ENOENT when the module is not
+ * loaded, EINVAL for bad options, or as cw_reader__open()
  */
-CW_API struct cw_guard *cw_guard__open(const char *pin_dir);
+CW_API struct cw_clock *cw_clock__open(const char *path,
+				       const struct cw_clock_opts *opts);
 
 /**
- * @brief **cw_guard__take()** starts a lease for the calling thread.
- * @param guard from cw_guard__open()
- * @param lease the token to fill
- * @return 0, or a negative errno
+ * @brief **cw_clock__now()** reads the time as an interval.
+ * @param clock from cw_clock__open()
+ * @param now filled in every case; on failure with status
+ * CW_STATUS_UNKNOWN and no bound
+ * @return 0 when the page gave a status (look at now->status); -EAGAIN
+ * for a torn page, -ESTALE for a stale one, -EPROTO for a page of
+ * another layout (status UNKNOWN); -EINVAL for NULL arguments
  */
-CW_API int cw_guard__take(struct cw_guard *guard, struct cw_lease *lease);
+CW_API int cw_clock__now(struct cw_clock *clock, struct cw_now *now);
 
 /**
- * @brief **cw_guard__check()** tells what happened since the token.
- * @param guard from cw_guard__open()
- * @param lease a token from cw_guard__take(), by any thread of the process
- * @param report filled with the longest pauses, steps and flags
- * @return 0, or a negative errno
+ * @brief **cw_clock__after()**: has t definitely passed?
+ * @param clock from cw_clock__open()
+ * @param t_ns a CLOCK_REALTIME time, ns
+ * @return 1 when t_ns < earliest (as TrueTime's TT.after(t)); 0 when not
+ * or when there is no bound; a negative errno from cw_clock__now()
+ */
+CW_API int cw_clock__after(struct cw_clock *clock, __s64 t_ns);
+
+/**
+ * @brief **cw_clock__before()**: has t definitely not arrived?
+ * @param clock from cw_clock__open()
+ * @param t_ns a CLOCK_REALTIME time, ns
+ * @return 1 when t_ns > latest (as TrueTime's TT.before(t)); 0 when not
+ * or when there is no bound; a negative errno from cw_clock__now()
+ */
+CW_API int cw_clock__before(struct cw_clock *clock, __s64 t_ns);
+
+/**
+ * @brief **cw_clock__wait_until()** sleeps until t has definitely passed
+ * (commit wait).
+ * @param clock from cw_clock__open()
+ * @param t_ns a CLOCK_REALTIME time, ns, e.g. a commit timestamp taken
+ * from now.latest_ns
+ * @param timeout_ns give up after this long (CLOCK_MONOTONIC), or
+ * CW_WAIT_FOREVER
+ * @return 0 once cw_clock__after(t_ns) is true; -ETIMEDOUT; -EINTR when
+ * a signal interrupted the sleep; -EINVAL
  *
- * A pause still in progress of another thread is not seen; the calling
- * thread is running, so its own pauses are all complete.
+ * While there is no bound (status neither SYNCHRONIZED nor FREE_RUNNING)
+ * nothing has definitely passed, and the wait goes on.
  */
-CW_API int cw_guard__check(struct cw_guard *guard, const struct cw_lease *lease,
-			   struct cw_lease_report *report);
+CW_API int cw_clock__wait_until(struct cw_clock *clock, __s64 t_ns,
+				__s64 timeout_ns);
 
 /**
- * @brief **cw_guard__held()** is the whole question in one call.
- * @param guard from cw_guard__open()
- * @param lease a token from cw_guard__take() by the calling thread
- * @param max_pause_ns the longest pause the lease tolerates
- * @return 1 when no pause of the thread longer than max_pause_ns happened
- * since the token, the clock did not step, and nothing was lost; 0 when
- * one of those happened or cannot be known; a negative errno on failure
+ * @brief **cw_clock__wait_synced()** sleeps until the interval is valid.
+ * @param clock from cw_clock__open()
+ * @param timeout_ns give up after this long (CLOCK_MONOTONIC), or
+ * CW_WAIT_FOREVER
+ * @return 0 once the status is SYNCHRONIZED or FREE_RUNNING (both give a
+ * valid bound); -ETIMEDOUT; -EINTR; -EINVAL
  */
-CW_API int cw_guard__held(struct cw_guard *guard, const struct cw_lease *lease,
-			  __u64 max_pause_ns);
+CW_API int cw_clock__wait_synced(struct cw_clock *clock, __s64 timeout_ns);
 
-/** @brief **cw_guard__close()** closes the maps; guard may be NULL. */
-CW_API void cw_guard__close(struct cw_guard *guard);
+/**
+ * @brief **cw_clock__close()** unmaps the page; clock may be NULL.
+ */
+CW_API void cw_clock__close(struct cw_clock *clock);
+
+/**
+ * @brief **cw_strerror()** says what an error of this library means.
+ * @param err a negative errno returned by a cw_* function (a positive one
+ * is taken as its negative)
+ * @return a constant string, never NULL
+ */
+CW_API const char *cw_strerror(int err);
+
+/**
+ * @brief **cw_status_str()** names a status: "synchronized",
+ * "free_running", "unsynchronized", "disrupted" or "unknown".
+ */
+CW_API const char *cw_status_str(__u32 status);
+
+/** @brief **cw_reason_str()** describes a CW_REASON_* in a few words. */
+CW_API const char *cw_reason_str(__u32 reason);
 
 #ifdef __cplusplus
 } /* extern "C" */

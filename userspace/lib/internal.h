@@ -17,6 +17,9 @@ static inline int cw_err(int err)
 	return err;
 }
 
+/* The page a reader maps (page.c). */
+const struct clockwatch_page *cw_reader_page(const struct cw_reader *reader);
+
 /* Tell the CPU that this is a spin-wait loop. */
 static inline void cw_cpu_relax(void)
 {

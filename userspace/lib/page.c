@@ -134,6 +134,11 @@ consistent:
 	return 0;
 }
 
+const struct clockwatch_page *cw_reader_page(const struct cw_reader *reader)
+{
+	return reader->page;
+}
+
 void cw_reader__close(struct cw_reader *reader)
 {
 	int saved = errno;

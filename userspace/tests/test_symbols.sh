@@ -12,7 +12,9 @@ fail=0
 echo "TAP version 13"
 echo "1..2"
 
-want=$(sed -n 's/^[[:space:]]*\(cw_[a-z_]*\);.*/\1@@CLOCKWATCH_0.1/p' "$map" | sort)
+# Each symbol at the node whose block lists it: "name@@NODE".
+want=$(awk '/^CLOCKWATCH_[0-9.]* *\{/ { node = $1 }
+	/^[[:space:]]*cw_[a-z_]*;/ { sub(/;.*/, ""); print $1 "@@" node }' "$map" | sort)
 have=$(nm -D --defined-only "$lib" | awk '$2 == "T" { print $3 }' | sort)
 if [ "$want" = "$have" ]; then
 	echo "ok 1 exported symbols match the version script"

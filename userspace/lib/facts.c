@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libclockwatch: the facts of a bound, copied from the page under its
+ * sequence counter together with the clock reads they describe.
+ *
+ * This is the only file that knows where the facts live in struct
+ * clockwatch_page.  It reads the few fields it needs straight from the
+ * mapping rather than copying the page, which keeps now() within a small
+ * multiple of one clock_gettime().
+ */
+#include <time.h>
+
+#include "facts.h"
+
+#define LOAD(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+/* The last field the sync facts need: present with the clock tracker. */
+#define HAVE_SYNC_FACTS(size)						\
+	((size) >= __builtin_offsetof(struct clockwatch_page, ext.time_state) + \
+		   sizeof(__s32))
+
+/*
+ * MONOTONIC_RAW runs at most this much faster than REALTIME, as a shift:
+ * 1/8 covers timex.tick at its limit (10 %) plus the frequency and slew
+ * limits (500 ppm each).  Used only over the page's age, about 1 ms.
+ */
+#define RAW_OVER_REAL_SHIFT	3
+
+static __s64 read_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (__s64)ts.tv_sec * CW_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* The fields, as they are now; caller checks the counter around this. */
+static void copy_fields(const struct clockwatch_page *p, bool sync,
+			struct cw_facts *f)
+{
+	f->page_real_ns = LOAD(p->clocks.realtime_ns);
+	f->page_raw_ns = LOAD(p->clocks.monotonic_raw_ns);
+	f->ntp_status = LOAD(p->ntp.status);
+	f->time_state = LOAD(p->ntp.time_state);
+	f->have_sync = sync;
+	if (!sync)
+		return;
+	f->anchor_raw_ns = LOAD(p->ext.maxerror_raw_ns);
+	f->maxerror_us = LOAD(p->ext.maxerror_us);
+	f->esterror_us = LOAD(p->ext.esterror_us);
+	f->sync_state = LOAD(p->ext.sync_state);
+	f->sync_reason = LOAD(p->ext.sync_reason);
+	f->leap_pending = LOAD(p->ext.leap_pending);
+	f->time_state = LOAD(p->ext.time_state);
+	f->step_seq = LOAD(p->ext.step_seq);
+}
+
+static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
+{
+	__s64 raw0;
+
+	if (mode == CW_READ_PAGE_TIME) {
+		f->real_ns = read_clock(CLOCK_REALTIME);
+		return;
+	}
+	raw0 = read_clock(CLOCK_MONOTONIC_RAW);
+	f->real_ns = read_clock(CLOCK_REALTIME);
+	f->raw_ns = read_clock(CLOCK_MONOTONIC_RAW);
+	f->window_ns = f->raw_ns - raw0;
+}
+
+/*
+ * One consistent copy with the clocks read inside it; 0 or -EAGAIN.
+ * Pairs with the writer's barriers as cw_reader__read() does.
+ */
+static int read_once(const struct clockwatch_page *p, bool sync,
+		     enum cw_read_mode mode, struct cw_facts *f)
+{
+	long tries;
+	__u32 seq;
+
+	for (tries = 0; tries < CW_READ_MAX_RETRIES; tries++) {
+		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			cw_cpu_relax();
+			continue;
+		}
+		copy_fields(p, sync, f);
+		read_clocks(mode, f);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == seq)
+			return 0;
+	}
+	return -EAGAIN;
+}
+
+/*
+ * Page time: MONOTONIC_RAW now from the page's snapshot and the REALTIME
+ * elapsed since, rounded up.  false when REALTIME went backwards or the
+ * snapshot is too old to lean on: then read MONOTONIC_RAW itself.
+ */
+static bool raw_from_page(struct cw_facts *f)
+{
+	__s64 e = f->real_ns - f->page_real_ns;
+
+	if (e < 0 || e > CW_STALE_NS)
+		return false;
+	f->raw_ns = f->page_raw_ns + e + (e >> RAW_OVER_REAL_SHIFT) + 1;
+	f->window_ns = 0;
+	return true;
+}
+
+/*
+ * Did REALTIME move as MONOTONIC_RAW did since the snapshot, within the
+ * rate limit?  No means a step the page does not show yet.
+ */
+static bool clocks_agree(const struct cw_facts *f)
+{
+	__s64 d_raw = f->raw_ns - f->page_raw_ns;
+	__s64 d_real = f->real_ns - f->page_real_ns;
+	__s64 slack = (d_raw > 0 ? d_raw >> RAW_OVER_REAL_SHIFT : 0) + 1;
+
+	return d_real >= d_raw - f->window_ns - slack && d_real <= d_raw + slack;
+}
+
+int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
+		  struct cw_facts *f)
+{
+	__u32 size;
+	bool sync;
+	int err;
+
+	*f = (struct cw_facts){ 0 };
+	if (LOAD(page->magic) != CLOCKWATCH_MAGIC ||
+	    LOAD(page->version) != CLOCKWATCH_PAGE_VERSION)
+		return -EPROTO;
+	size = LOAD(page->size);
+	if (size < CW_PAGE_MIN_SIZE || size > CLOCKWATCH_PAGE_SIZE)
+		return -EPROTO;
+	sync = HAVE_SYNC_FACTS(size);
+
+	err = read_once(page, sync, mode, f);
+	if (err)
+		return err;
+	if (mode == CW_READ_PAGE_TIME && raw_from_page(f))
+		return 0;
+	if (mode == CW_READ_PAGE_TIME) {
+		err = read_once(page, sync, CW_READ_BRACKETED, f);
+		if (err)
+			return err;
+	}
+	f->bracketed = true;
+	f->clocks_disagree = !clocks_agree(f);
+	return 0;
+}

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * libclockwatch: the TrueTime-shaped API over the bound: now(), after(),
+ * before(), commit wait and waiting for synchronization.
+ *
+ * after(t) and before(t) mean what Spanner's TT.after() and TT.before()
+ * mean: t has definitely passed, t has definitely not arrived.  Without
+ * a bound neither is ever definite, so both answer 0.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "facts.h"
+
+/* How often the waits look again while there is no bound, ns. */
+#define WAIT_POLL_NS		10000000LL
+
+struct cw_clock {
+	struct cw_reader *reader;
+	const struct clockwatch_page *page;
+	__u64 max_drift_ppb;
+	enum cw_read_mode mode;
+	/*
+	 * The daemon's update interval as this process saw it, for a page
+	 * that does not publish it: MONOTONIC_RAW between two different
+	 * maxerror writes seen.  Relaxed atomics: now() may run on many
+	 * threads at once.
+	 */
+	__s64 seen_anchor_ns;
+	__s64 seen_interval_ns;
+};
+
+/*
+ * Options as this library knows them; a newer caller's larger struct is
+ * fine while the fields this library does not know are zero.
+ */
+static bool opts_valid(const struct cw_clock_opts *opts)
+{
+	const char *extra = (const char *)opts + sizeof(*opts);
+	size_t i;
+
+	if (opts->sz < sizeof(*opts))
+		return false;
+	for (i = 0; i < opts->sz - sizeof(*opts); i++)
+		if (extra[i])
+			return false;
+	return !(opts->flags & ~CW_CLOCK_BRACKETED) && !opts->__reserved &&
+	       opts->max_drift_ppb < 1000000000ULL;
+}
+
+struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *opts)
+{
+	struct cw_clock *clock;
+	int err;
+
+	if (opts && !opts_valid(opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+
+	clock = calloc(1, sizeof(*clock));
+	if (!clock)
+		return NULL;
+	clock->reader = cw_reader__open(path);
+	if (!clock->reader) {
+		err = errno;
+		free(clock);
+		errno = err;
+		return NULL;
+	}
+	clock->page = cw_reader_page(clock->reader);
+	clock->max_drift_ppb = CW_MAX_DRIFT_PPB_DEFAULT;
+	clock->mode = CW_READ_PAGE_TIME;
+	if (opts && opts->max_drift_ppb)
+		clock->max_drift_ppb = opts->max_drift_ppb;
+	if (opts && (opts->flags & CW_CLOCK_BRACKETED))
+		clock->mode = CW_READ_BRACKETED;
+	return clock;
+}
+
+/* Learn the daemon's update interval from the writes this process saw. */
+static void observe_interval(struct cw_clock *clock, struct cw_facts *f)
+{
+	__s64 seen = __atomic_load_n(&clock->seen_anchor_ns, __ATOMIC_RELAXED);
+
+	if (f->anchor_raw_ns && f->anchor_raw_ns != seen) {
+		if (seen && f->anchor_raw_ns > seen)
+			__atomic_store_n(&clock->seen_interval_ns,
+					 f->anchor_raw_ns - seen, __ATOMIC_RELAXED);
+		__atomic_store_n(&clock->seen_anchor_ns, f->anchor_raw_ns,
+				 __ATOMIC_RELAXED);
+	}
+	if (!f->interval_ns)
+		f->interval_ns = __atomic_load_n(&clock->seen_interval_ns,
+						 __ATOMIC_RELAXED);
+}
+
+static void set_unknown(struct cw_now *now, __u32 reason)
+{
+	memset(now, 0, sizeof(*now));
+	now->status = CW_STATUS_UNKNOWN;
+	now->reason = reason;
+	now->bound_ns = CW_BOUND_INFINITE;
+	now->earliest_ns = INT64_MIN;
+	now->latest_ns = INT64_MAX;
+}
+
+int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
+{
+	struct cw_facts f;
+	int err;
+
+	if (!now)
+		return cw_err(-EINVAL);
+	if (!clock) {
+		set_unknown(now, CW_REASON_PAGE_OLD);
+		return cw_err(-EINVAL);
+	}
+	err = cw_facts_read(clock->page, clock->mode, &f);
+	if (err) {
+		set_unknown(now, err == -EAGAIN ? CW_REASON_PAGE_TORN :
+						  CW_REASON_PAGE_OLD);
+		return cw_err(err);
+	}
+	observe_interval(clock, &f);
+	cw_bound_compute(&f, clock->max_drift_ppb, now);
+	if (now->reason == CW_REASON_PAGE_STALE)
+		return cw_err(-ESTALE);
+	return 0;
+}
+
+static bool bounded(const struct cw_now *now)
+{
+	return now->status == CW_STATUS_SYNCHRONIZED ||
+	       now->status == CW_STATUS_FREE_RUNNING;
+}
+
+/* now() for after() and before(): the page's own troubles are no error. */
+static int now_for_compare(struct cw_clock *clock, struct cw_now *now)
+{
+	int err = cw_clock__now(clock, now);
+
+	if (err == -EAGAIN || err == -ESTALE)
+		return 0;	/* UNKNOWN: nothing is definite */
+	return err;
+}
+
+int cw_clock__after(struct cw_clock *clock, __s64 t_ns)
+{
+	struct cw_now now;
+	int err = now_for_compare(clock, &now);
+
+	if (err)
+		return err;
+	return bounded(&now) && t_ns < now.earliest_ns;
+}
+
+int cw_clock__before(struct cw_clock *clock, __s64 t_ns)
+{
+	struct cw_now now;
+	int err = now_for_compare(clock, &now);
+
+	if (err)
+		return err;
+	return bounded(&now) && t_ns > now.latest_ns;
+}
+
+static __s64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__s64)ts.tv_sec * CW_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/*
+ * Sleep ns on CLOCK_MONOTONIC (steps do not move it), at most until
+ * deadline (0: none); 0, -ETIMEDOUT when the deadline had passed, -EINTR.
+ */
+static int sleep_until_deadline(__s64 ns, __s64 deadline)
+{
+	struct timespec ts;
+	__s64 left;
+	int err;
+
+	if (deadline) {
+		left = deadline - mono_ns();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (ns > left)
+			ns = left;
+	}
+	if (ns < 1)
+		ns = 1;
+	ts.tv_sec = ns / CW_NSEC_PER_SEC;
+	ts.tv_nsec = ns % CW_NSEC_PER_SEC;
+	err = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+	return err ? -err : 0;
+}
+
+static int wait_args(struct cw_clock *clock, __s64 timeout_ns, __s64 *deadline)
+{
+	if (!clock || (timeout_ns < 0 && timeout_ns != CW_WAIT_FOREVER))
+		return -EINVAL;
+	*deadline = 0;		/* none */
+	if (timeout_ns != CW_WAIT_FOREVER)
+		*deadline = mono_ns() + timeout_ns;
+	if (timeout_ns != CW_WAIT_FOREVER && *deadline == 0)
+		*deadline = 1;
+	return 0;
+}
+
+int cw_clock__wait_until(struct cw_clock *clock, __s64 t_ns, __s64 timeout_ns)
+{
+	struct cw_now now;
+	__s64 deadline, ns;
+	int err;
+
+	err = wait_args(clock, timeout_ns, &deadline);
+	if (err)
+		return cw_err(err);
+	for (;;) {
+		err = now_for_compare(clock, &now);
+		if (err)
+			return err;
+		if (bounded(&now) && t_ns < now.earliest_ns)
+			return 0;
+		/*
+		 * earliest moves at REALTIME's rate less the bound's growth:
+		 * sleep the distance, a little more, and look again.
+		 */
+		ns = WAIT_POLL_NS;
+		if (bounded(&now))
+			ns = t_ns - now.earliest_ns + 1000 + ((t_ns - now.earliest_ns) >> 12);
+		err = sleep_until_deadline(ns, deadline);
+		if (err)
+			return cw_err(err);
+	}
+}
+
+int cw_clock__wait_synced(struct cw_clock *clock, __s64 timeout_ns)
+{
+	struct cw_now now;
+	__s64 deadline;
+	int err;
+
+	err = wait_args(clock, timeout_ns, &deadline);
+	if (err)
+		return cw_err(err);
+	for (;;) {
+		err = now_for_compare(clock, &now);
+		if (err)
+			return err;
+		if (bounded(&now))
+			return 0;
+		err = sleep_until_deadline(WAIT_POLL_NS, deadline);
+		if (err)
+			return cw_err(err);
+	}
+}
+
+void cw_clock__close(struct cw_clock *clock)
+{
+	if (!clock)
+		return;
+	cw_reader__close(clock->reader);
+	free(clock);
+}

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libclockwatch's clock API against a file-backed page: status
+ * transitions as the stand-in module changes the facts, after/before,
+ * commit wait, waiting for synchronization, and the errors.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+#include "clockwatch.h"
+#include "page_writer.h"
+#include "sync_writer.h"
+
+#define MS		1000000LL
+#define SEC		1000000000LL
+#define MAXERR_US	2000LL		/* the daemon's maxerror, 2 ms */
+#define DRIFT_PPB	50000LL
+/* Slack for the page-time estimate and scheduling, ns. */
+#define SLACK_NS	(1 * MS)
+
+FIXTURE(clk) {
+	struct page_file pf;
+	struct cw_clock *clock;
+};
+
+/* The daemon wrote maxerror ago_ns before now; everything else is fine. */
+static void daemon_wrote(struct clockwatch_page *p, long long ago_ns)
+{
+	page_set_sync(p, MAXERR_US, clock_ns(CLOCK_MONOTONIC_RAW) - ago_ns,
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+}
+
+FIXTURE_SETUP(clk)
+{
+	ASSERT_EQ(0, page_file_create(&self->pf));
+	daemon_wrote(self->pf.page, 1 * SEC);
+	self->clock = cw_clock__open(self->pf.path, NULL);
+	ASSERT_NE(NULL, self->clock) TH_LOG("open: %s", cw_strerror(-errno));
+}
+
+FIXTURE_TEARDOWN(clk)
+{
+	cw_clock__close(self->clock);
+	page_file_destroy(&self->pf);
+}
+
+/* Synchronized: the bound is maxerror + 50 ppm x 1 s, and holds REALTIME. */
+TEST_F(clk, synchronized_bound)
+{
+	long long before, after, want;
+	struct cw_now n;
+
+	before = clock_ns(CLOCK_REALTIME);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	after = clock_ns(CLOCK_REALTIME);
+	ASSERT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	want = MAXERR_US * 1000 + DRIFT_PPB;	/* 1 s at 50 ppm = 50 µs */
+	EXPECT_GE(n.bound_ns, want);
+	EXPECT_LE(n.bound_ns, want + SLACK_NS);
+	EXPECT_EQ(MAXERR_US * 1000, n.maxerror_ns);
+	EXPECT_EQ(n.bound_ns, n.maxerror_ns + n.drift_ns + n.window_ns + n.leap_ns);
+	EXPECT_EQ(n.real_ns - (long long)n.bound_ns, n.earliest_ns);
+	EXPECT_EQ(n.real_ns + (long long)n.bound_ns, n.latest_ns);
+	EXPECT_GE(n.real_ns, before);
+	EXPECT_LE(n.real_ns, after);
+	EXPECT_EQ(0, n.flags & CW_NOW_BRACKETED);
+}
+
+/* Bracketed reads add their window and say so. */
+TEST_F(clk, bracketed)
+{
+	struct cw_clock_opts opts = {
+		.sz = sizeof(opts),
+		.max_drift_ppb = 1000,	/* 1 ppm */
+		.flags = CW_CLOCK_BRACKETED,
+	};
+	struct cw_clock *c = cw_clock__open(self->pf.path, &opts);
+	struct cw_now n;
+
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, cw_clock__now(c, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_TRUE(n.flags & CW_NOW_BRACKETED);
+	EXPECT_GT(n.window_ns, 0);
+	EXPECT_GE(n.drift_ns, 1000);		/* 1 s at 1 ppm */
+	EXPECT_LE(n.drift_ns, 1000 + 100);
+	cw_clock__close(c);
+}
+
+/* The statuses in the order a machine's life may show them. */
+TEST_F(clk, status_transitions)
+{
+	struct clockwatch_page *p = self->pf.page;
+	struct cw_now n;
+
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	/* Two writes 100 ms apart: the interval this process observes. */
+	daemon_wrote(p, 0);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	page_set_sync(p, MAXERR_US, p->ext.maxerror_raw_ns + 100 * MS,
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	/* Silent for more than 8 x 100 ms. */
+	daemon_wrote(p, 1 * SEC);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_FREE_RUNNING, n.status);
+	EXPECT_EQ(CW_REASON_DAEMON_SILENT, n.reason);
+	EXPECT_NE(CW_BOUND_INFINITE, n.bound_ns);
+
+	/* A third party steps the clock. */
+	page_set_state(p, CLOCKWATCH_SYNC_DISRUPTED, CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_DISRUPTED, n.status);
+	EXPECT_EQ(CW_REASON_FOREIGN_STEP, n.reason);
+	EXPECT_EQ(CW_BOUND_INFINITE, n.bound_ns);
+
+	/* The daemon writes maxerror again. */
+	daemon_wrote(p, 0);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	/* chrony at start: 16 s and STA_UNSYNC. */
+	page_set_sync(p, 16000000, clock_ns(CLOCK_MONOTONIC_RAW),
+		      CLOCKWATCH_SYNC_UNSYNCHRONIZED, STA_UNSYNC, TIME_ERROR);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+
+	/* STA_UNSYNC alone is enough. */
+	page_set_sync(p, MAXERR_US, clock_ns(CLOCK_MONOTONIC_RAW),
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, STA_UNSYNC, TIME_OK);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+	EXPECT_EQ(CW_REASON_STA_UNSYNC, n.reason);
+
+	/* The module stops refreshing the page: stale. */
+	daemon_wrote(p, 0);
+	page_write_begin(p);
+	p->clocks.realtime_ns -= 4 * SEC;
+	p->clocks.monotonic_raw_ns -= 4 * SEC;
+	page_write_end(p);
+	EXPECT_EQ(-ESTALE, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_PAGE_STALE, n.reason);
+
+	/* REALTIME stepped and the page does not say so yet. */
+	daemon_wrote(p, 0);
+	page_write_begin(p);
+	p->clocks.realtime_ns += 1 * SEC;
+	page_write_end(p);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_CLOCKS_DISAGREE, n.reason);
+
+	/* A writer that never finishes: torn. */
+	daemon_wrote(p, 0);
+	page_write_begin(p);
+	EXPECT_EQ(-EAGAIN, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_PAGE_TORN, n.reason);
+	page_write_end(p);
+}
+
+/* A page of the first version has no sync facts: unknown, never synchronized. */
+TEST_F(clk, old_page)
+{
+	struct clockwatch_page *p = self->pf.page;
+	struct cw_now n;
+
+	page_write_begin(p);
+	p->size = CW_PAGE_MIN_SIZE;
+	page_write_end(p);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_PAGE_OLD, n.reason);
+
+	page_write_begin(p);
+	p->magic = 0;
+	page_write_end(p);
+	EXPECT_EQ(-EPROTO, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+}
+
+/* TrueTime's after(t): t < earliest; before(t): t > latest. */
+TEST_F(clk, after_before)
+{
+	struct cw_now n;
+	long long b;
+
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	b = (long long)n.bound_ns;
+	EXPECT_EQ(1, cw_clock__after(self->clock, n.real_ns - 2 * b - SLACK_NS));
+	EXPECT_EQ(0, cw_clock__after(self->clock, n.real_ns));
+	EXPECT_EQ(0, cw_clock__after(self->clock, n.real_ns + 2 * b));
+	EXPECT_EQ(1, cw_clock__before(self->clock, n.real_ns + 2 * b + SLACK_NS));
+	EXPECT_EQ(0, cw_clock__before(self->clock, n.real_ns));
+	EXPECT_EQ(0, cw_clock__before(self->clock, n.real_ns - 2 * b));
+
+	/* Without a bound nothing is definite, either way. */
+	page_set_state(self->pf.page, CLOCKWATCH_SYNC_DISRUPTED,
+		       CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+	EXPECT_EQ(0, cw_clock__after(self->clock, 0));
+	EXPECT_EQ(0, cw_clock__before(self->clock, INT64_MAX));
+	EXPECT_EQ(-EINVAL, cw_clock__after(NULL, 0));
+}
+
+/* Commit wait: t = now.latest has definitely passed on return, ~2 bounds later. */
+TEST_F(clk, wait_until)
+{
+	long long t0, waited;
+	struct cw_now n;
+
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	ASSERT_EQ(0, cw_clock__wait_until(self->clock, n.latest_ns, 1 * SEC));
+	waited = clock_ns(CLOCK_MONOTONIC) - t0;
+	EXPECT_EQ(1, cw_clock__after(self->clock, n.latest_ns));
+	EXPECT_GE(waited, 2 * (long long)n.bound_ns - SLACK_NS);
+	EXPECT_LE(waited, 2 * (long long)n.bound_ns + 50 * MS);
+
+	/* No bound: the wait runs into its timeout. */
+	page_set_state(self->pf.page, CLOCKWATCH_SYNC_DISRUPTED,
+		       CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	EXPECT_EQ(-ETIMEDOUT, cw_clock__wait_until(self->clock, 0, 30 * MS));
+	waited = clock_ns(CLOCK_MONOTONIC) - t0;
+	EXPECT_GE(waited, 30 * MS);
+	EXPECT_LE(waited, 200 * MS);
+	EXPECT_EQ(-EINVAL, cw_clock__wait_until(self->clock, 0, -5));
+}
+
+static void *resync_later(void *arg)
+{
+	struct clockwatch_page *p = arg;
+	struct timespec ts = { .tv_nsec = 50 * MS };
+
+	nanosleep(&ts, NULL);
+	daemon_wrote(p, 0);
+	return NULL;
+}
+
+TEST_F(clk, wait_synced)
+{
+	struct clockwatch_page *p = self->pf.page;
+	long long t0, waited;
+	pthread_t th;
+
+	EXPECT_EQ(0, cw_clock__wait_synced(self->clock, 0));
+
+	page_set_state(p, CLOCKWATCH_SYNC_DISRUPTED, CLOCKWATCH_SYNC_R_VMFORK);
+	EXPECT_EQ(-ETIMEDOUT, cw_clock__wait_synced(self->clock, 20 * MS));
+	EXPECT_EQ(ETIMEDOUT, errno);
+
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	ASSERT_EQ(0, pthread_create(&th, NULL, resync_later, p));
+	EXPECT_EQ(0, cw_clock__wait_synced(self->clock, CW_WAIT_FOREVER));
+	waited = clock_ns(CLOCK_MONOTONIC) - t0;
+	pthread_join(th, NULL);
+	EXPECT_GE(waited, 50 * MS);
+	EXPECT_LE(waited, 500 * MS);
+}
+
+/* Errors: negative errno, errno set, a string for each. */
+TEST(errors)
+{
+	static const int errs[] = {
+		ENOENT, EACCES, EPROTO, EAGAIN, ESTALE, ETIMEDOUT, EINTR,
+		EINVAL, ENOMEM,
+	};
+	struct cw_clock_opts bad = { .sz = sizeof(bad), .max_drift_ppb = 1000000000ULL };
+	struct cw_now n;
+	size_t i, j;
+
+	errno = 0;
+	EXPECT_EQ(NULL, cw_clock__open("/nonexistent/clockwatch", NULL));
+	EXPECT_EQ(ENOENT, errno);
+	EXPECT_NE(NULL, strstr(cw_strerror(-ENOENT), "module"));
+
+	errno = 0;
+	EXPECT_EQ(NULL, cw_clock__open("/dev/null", &bad));
+	EXPECT_EQ(EINVAL, errno);
+	bad.max_drift_ppb = 0;
+	bad.sz = 8;	/* shorter than any version of the struct */
+	EXPECT_EQ(NULL, cw_clock__open("/dev/null", &bad));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(-EINVAL, cw_clock__now(NULL, &n));
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(EINVAL, errno);
+
+	for (i = 0; i < sizeof(errs) / sizeof(errs[0]); i++) {
+		EXPECT_NE(NULL, cw_strerror(-errs[i]));
+		EXPECT_STREQ(cw_strerror(-errs[i]), cw_strerror(errs[i]));
+		for (j = 0; j < i; j++)
+			if (errs[j] != EACCES)
+				EXPECT_STRNE(cw_strerror(-errs[i]), cw_strerror(-errs[j]));
+	}
+	EXPECT_STREQ("success", cw_strerror(0));
+	EXPECT_NE(NULL, cw_strerror(-9999));
+}
+
+TEST_HARNESS_MAIN
