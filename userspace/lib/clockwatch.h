@@ -84,6 +84,119 @@ CW_API int cw_reader__read(struct cw_reader *reader,
 CW_API void cw_reader__close(struct cw_reader *reader);
 
 /*
+ * The lease guard: did this thread or process stop running, or did the
+ * clock step, while it held a lease?
+ *
+ * A process takes a lease token before its work, and checks it after:
+ * the report says the longest pause of the calling thread, and of any
+ * thread of its process, that overlapped the lease (clipped to it), of
+ * which kind, and how many times CLOCK_REALTIME was set meanwhile.
+ *
+ * The pauses come from the BPF pause tracker, pinned with `clockwatch
+ * guard --pin` under CW_GUARD_PIN_DIR (root, once per boot); only pauses
+ * of at least the pinned minimum (report.min_recorded_ns) are kept, the
+ * last 16 per thread and per process.  Steps come from the module's page
+ * when /dev/clockwatch publishes them, else from the BPF clock tracker
+ * pinned beside the pause tracker.  Reading needs read access to the
+ * pinned maps, nothing else; no system call but bpf() map lookups.
+ */
+#define CW_GUARD_PIN_DIR	"/sys/fs/bpf/clockwatch"
+
+/* Kinds of pause (struct cw_lease_report). */
+enum {
+	CW_LEASE_PAUSE_NONE		= 0,
+	CW_LEASE_PAUSE_RUNQUEUE		= 1,	/* woken, waited for a CPU */
+	CW_LEASE_PAUSE_PREEMPTED	= 2,	/* preempted, waited for a CPU */
+	CW_LEASE_PAUSE_THROTTLED	= 3,	/* its cgroup's cpu.max quota ran out */
+	CW_LEASE_PAUSE_STOPPED		= 4,	/* SIGSTOP or a ptrace stop */
+};
+
+/* Where the step count comes from (cw_lease.step_source). */
+enum {
+	CW_LEASE_STEPS_NONE	= 0,	/* nothing counts steps: stepped is unknown */
+	CW_LEASE_STEPS_MODULE	= 1,	/* the module's page (step_seq) */
+	CW_LEASE_STEPS_BPF	= 2,	/* the BPF syscall-tracepoint tracker */
+};
+
+/* cw_lease_report.flags */
+#define CW_LEASE_LOST		(1U << 0) /* more pauses than the guard keeps
+					   * happened: the longest may be missing */
+#define CW_LEASE_STEPPED	(1U << 1) /* CLOCK_REALTIME was set */
+#define CW_LEASE_STEPS_UNKNOWN	(1U << 2) /* no step counter to ask */
+
+/* A lease token: fill it with cw_guard__take(), keep it, check it. */
+struct cw_lease {
+	__u64 start_ns;		/* CLOCK_MONOTONIC when taken */
+	__u32 pid;
+	__u32 tid;
+	__u64 thread_seq;	/* the guard's records of the thread, then */
+	__u64 process_seq;	/* ... and of the process */
+	__u64 step_seq;		/* steps counted by step_source, then */
+	__u32 step_source;	/* CW_LEASE_STEPS_* */
+	__u32 __reserved;
+};
+
+struct cw_lease_report {
+	__u64 elapsed_ns;		/* CLOCK_MONOTONIC since the token */
+	__u64 thread_pause_ns;		/* longest pause of the token's thread */
+	__u32 thread_pause_kind;	/* CW_LEASE_PAUSE_* */
+	__u32 process_pause_tid;	/* thread of the longest process pause */
+	__u64 process_pause_ns;		/* longest pause of any of its threads */
+	__u32 process_pause_kind;
+	__u32 flags;			/* CW_LEASE_* */
+	__u64 steps;			/* clock steps since the token */
+	__u64 min_recorded_ns;		/* shorter pauses are not recorded */
+};
+
+struct cw_guard;
+
+/**
+ * @brief **cw_guard__open()** opens the pinned guard maps, and the
+ * module's page when there is one.
+ * @param pin_dir where `clockwatch guard --pin` pinned them; NULL means
+ * CW_GUARD_PIN_DIR
+ * @return a guard, or NULL with errno set (ENOENT: nothing pinned there;
+ * EACCES/EPERM: no access to the pinned maps)
+ */
+CW_API struct cw_guard *cw_guard__open(const char *pin_dir);
+
+/**
+ * @brief **cw_guard__take()** starts a lease for the calling thread.
+ * @param guard from cw_guard__open()
+ * @param lease the token to fill
+ * @return 0, or a negative errno
+ */
+CW_API int cw_guard__take(struct cw_guard *guard, struct cw_lease *lease);
+
+/**
+ * @brief **cw_guard__check()** tells what happened since the token.
+ * @param guard from cw_guard__open()
+ * @param lease a token from cw_guard__take(), by any thread of the process
+ * @param report filled with the longest pauses, steps and flags
+ * @return 0, or a negative errno
+ *
+ * A pause still in progress of another thread is not seen; the calling
+ * thread is running, so its own pauses are all complete.
+ */
+CW_API int cw_guard__check(struct cw_guard *guard, const struct cw_lease *lease,
+			   struct cw_lease_report *report);
+
+/**
+ * @brief **cw_guard__held()** is the whole question in one call.
+ * @param guard from cw_guard__open()
+ * @param lease a token from cw_guard__take() by the calling thread
+ * @param max_pause_ns the longest pause the lease tolerates
+ * @return 1 when no pause of the thread longer than max_pause_ns happened
+ * since the token, the clock did not step, and nothing was lost; 0 when
+ * one of those happened or cannot be known; a negative errno on failure
+ */
+CW_API int cw_guard__held(struct cw_guard *guard, const struct cw_lease *lease,
+			  __u64 max_pause_ns);
+
+/** @brief **cw_guard__close()** closes the maps; guard may be NULL. */
+CW_API void cw_guard__close(struct cw_guard *guard);
+
+/*
  * The clock error bound: what time is it, and how wrong could that be?
  *
  * cw_clock__now() gives an interval [earliest_ns, latest_ns] of
