@@ -626,11 +626,10 @@ int clockwatch_stall_start(struct clockwatch_dev *cw)
 
 	/* The threads first: the online callback hands them to the timers. */
 	ret = smpboot_register_percpu_thread(&cw_threads);
-	if (ret) {
+	if (ret)
 		pr_warn("no probe threads (%d): thread latency not measured\n", ret);
-	} else {
+	else
 		cw_threads_registered = true;
-	}
 
 	ret = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "clockwatch/stall:online",
 				cw_stall_cpu_online, cw_stall_cpu_offline);

@@ -495,7 +495,7 @@ struct clockwatch_stall_log {
 	__u64 lost;
 };
 
-#define CLOCKWATCH_STALL_LOG_LEN	256
+#define CLOCKWATCH_STALL_LOG_LEN	1024
 
 /* clockwatch_inject.mode: what the spin disables on the CPU. */
 #define CLOCKWATCH_INJECT_PREEMPT	1 /* preemption (a kworker on the CPU) */
