@@ -19,6 +19,11 @@
 	((size) >= __builtin_offsetof(struct clockwatch_page, ext.time_state) + \
 		   sizeof(__s32))
 
+/* The daemon's update interval, published by newer modules. */
+#define HAVE_INTERVAL(size)						\
+	((size) >= __builtin_offsetof(struct clockwatch_page,		\
+				      ext.maxerror_interval_raw_ns) + sizeof(__s64))
+
 /*
  * MONOTONIC_RAW runs at most this much faster than REALTIME, as a shift:
  * 1/8 covers timex.tick at its limit (10 %) plus the frequency and slew
@@ -35,8 +40,8 @@ static __s64 read_clock(clockid_t id)
 }
 
 /* The fields, as they are now; caller checks the counter around this. */
-static void copy_fields(const struct clockwatch_page *p, bool sync,
-			struct cw_facts *f)
+static void copy_fields(const struct clockwatch_page *p, __u32 size,
+			bool sync, struct cw_facts *f)
 {
 	f->page_real_ns = LOAD(p->clocks.realtime_ns);
 	f->page_raw_ns = LOAD(p->clocks.monotonic_raw_ns);
@@ -53,6 +58,8 @@ static void copy_fields(const struct clockwatch_page *p, bool sync,
 	f->leap_pending = LOAD(p->ext.leap_pending);
 	f->time_state = LOAD(p->ext.time_state);
 	f->step_seq = LOAD(p->ext.step_seq);
+	if (HAVE_INTERVAL(size))
+		f->interval_ns = LOAD(p->ext.maxerror_interval_raw_ns);
 }
 
 static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
@@ -73,7 +80,7 @@ static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
  * One consistent copy with the clocks read inside it; 0 or -EAGAIN.
  * Pairs with the writer's barriers as cw_reader__read() does.
  */
-static int read_once(const struct clockwatch_page *p, bool sync,
+static int read_once(const struct clockwatch_page *p, __u32 size, bool sync,
 		     enum cw_read_mode mode, struct cw_facts *f)
 {
 	long tries;
@@ -85,7 +92,7 @@ static int read_once(const struct clockwatch_page *p, bool sync,
 			cw_cpu_relax();
 			continue;
 		}
-		copy_fields(p, sync, f);
+		copy_fields(p, size, sync, f);
 		read_clocks(mode, f);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == seq)
@@ -139,13 +146,13 @@ int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
 		return -EPROTO;
 	sync = HAVE_SYNC_FACTS(size);
 
-	err = read_once(page, sync, mode, f);
+	err = read_once(page, size, sync, mode, f);
 	if (err)
 		return err;
 	if (mode == CW_READ_PAGE_TIME && raw_from_page(f))
 		return 0;
 	if (mode == CW_READ_PAGE_TIME) {
-		err = read_once(page, sync, CW_READ_BRACKETED, f);
+		err = read_once(page, size, sync, CW_READ_BRACKETED, f);
 		if (err)
 			return err;
 	}

@@ -170,6 +170,25 @@ TEST_F(clk, status_transitions)
 	page_write_end(p);
 }
 
+/* The module publishes the daemon's interval: 8 of them silent is free running. */
+TEST_F(clk, published_interval)
+{
+	struct clockwatch_page *p = self->pf.page;
+	struct cw_now n;
+
+	daemon_wrote(p, 500 * MS);
+	page_write_begin(p);
+	p->ext.maxerror_interval_raw_ns = 100 * MS;
+	page_write_end(p);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	daemon_wrote(p, 900 * MS);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	EXPECT_EQ(CW_STATUS_FREE_RUNNING, n.status);
+	EXPECT_EQ(CW_REASON_DAEMON_SILENT, n.reason);
+}
+
 /* A page of the first version has no sync facts: unknown, never synchronized. */
 TEST_F(clk, old_page)
 {

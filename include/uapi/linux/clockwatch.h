@@ -201,6 +201,11 @@ struct clockwatch_ntp {
  * @ntp_missed:		adjtimex() calls the probe could not capture (too
  *			many at once): their events are missing
  * @events_dropped:	events the module could not record at all
+ * @maxerror_interval_raw_ns: the sync daemon's update interval: MONOTONIC_RAW
+ *			from its previous maxerror write to its last one
+ *			(@maxerror_raw_ns); 0 = fewer than two writes seen by
+ *			the same daemon.  Readers call the clock free running
+ *			once the daemon has been silent for 8 such intervals
  */
 struct clockwatch_page_ext {
 	__u64 step_seq;
@@ -233,6 +238,7 @@ struct clockwatch_page_ext {
 	__s32 time_state;
 	__u64 ntp_missed;
 	__u64 events_dropped;
+	__s64 maxerror_interval_raw_ns;
 };
 
 /**
