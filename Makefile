@@ -9,6 +9,7 @@
 #   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
 #   make matrix          build the module for every kernel of the matrix
 #   make dkms-install    register and build the module with DKMS
+#   make bench           the stall probe's overhead and peer benchmarks
 #
 # KVER names a matrix kernel (6.1, 6.1-rt, 6.12; default 6.1). KDIR is the
 # kernel build tree: /lib/modules/$(uname -r)/build where it exists, else
@@ -32,7 +33,7 @@ else
 endif
 
 .PHONY: all modules userspace selftests demo check check-unit check-vm \
-	matrix deps install dkms-install style clean
+	matrix deps install dkms-install style clean bench
 
 all: modules userspace selftests
 
@@ -70,6 +71,11 @@ check-vm: deps
 install: modules userspace
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	$(Q)$(MAKE) -C userspace install
+
+# The stall probe's benchmarks: its overhead against cyclictest's (6.1),
+# and its distributions beside timerlat's (6.1-rt); see scripts/bench-stalls.
+bench: deps
+	$(Q)scripts/bench-stalls
 
 dkms-install:
 	$(Q)scripts/dkms-install
