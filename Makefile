@@ -9,7 +9,8 @@
 #   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
 #   make matrix          build the module for every kernel of the matrix
 #   make dkms-install    register and build the module with DKMS
-#   make bench           the stall probe's overhead and peer benchmarks
+#   make bench           the stall probe's overhead and peer benchmarks,
+#                        and the cost of libclockwatch's now()
 #
 # KVER names a matrix kernel (6.1, 6.1-rt, 6.12; default 6.1). KDIR is the
 # kernel build tree: /lib/modules/$(uname -r)/build where it exists, else
@@ -76,6 +77,7 @@ install: modules userspace
 # and its distributions beside timerlat's (6.1-rt); see scripts/bench-stalls.
 bench: deps
 	$(Q)scripts/bench-stalls
+	$(Q)scripts/bench-now
 
 dkms-install:
 	$(Q)scripts/dkms-install

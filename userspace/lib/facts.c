@@ -31,6 +31,13 @@
  */
 #define RAW_OVER_REAL_SHIFT	3
 
+/*
+ * How far apart the page's REALTIME and MONOTONIC_RAW may have been read;
+ * steps smaller than this are not told from slewing (they are within any
+ * bound a daemon publishes anyway).
+ */
+#define SNAPSHOT_SLACK_NS	2000
+
 static __s64 read_clock(clockid_t id)
 {
 	struct timespec ts;
@@ -48,8 +55,20 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 	f->ntp_status = LOAD(p->ntp.status);
 	f->time_state = LOAD(p->ntp.time_state);
 	f->have_sync = sync;
-	if (!sync)
+	f->window_ns = 0;
+	f->interval_ns = 0;
+	f->bracketed = false;
+	f->clocks_disagree = false;
+	if (!sync) {
+		f->anchor_raw_ns = 0;
+		f->maxerror_us = 0;
+		f->esterror_us = 0;
+		f->sync_state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
+		f->sync_reason = CLOCKWATCH_SYNC_R_NO_DAEMON;
+		f->leap_pending = CLOCKWATCH_LEAP_NONE;
+		f->step_seq = 0;
 		return;
+	}
 	f->anchor_raw_ns = LOAD(p->ext.maxerror_raw_ns);
 	f->maxerror_us = LOAD(p->ext.maxerror_us);
 	f->esterror_us = LOAD(p->ext.esterror_us);
@@ -125,7 +144,8 @@ static bool clocks_agree(const struct cw_facts *f)
 {
 	__s64 d_raw = f->raw_ns - f->page_raw_ns;
 	__s64 d_real = f->real_ns - f->page_real_ns;
-	__s64 slack = (d_raw > 0 ? d_raw >> RAW_OVER_REAL_SHIFT : 0) + 1;
+	__s64 slack = (d_raw > 0 ? d_raw >> RAW_OVER_REAL_SHIFT : 0) +
+		      SNAPSHOT_SLACK_NS;
 
 	return d_real >= d_raw - f->window_ns - slack && d_real <= d_raw + slack;
 }
@@ -137,7 +157,6 @@ int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
 	bool sync;
 	int err;
 
-	*f = (struct cw_facts){ 0 };
 	if (LOAD(page->magic) != CLOCKWATCH_MAGIC ||
 	    LOAD(page->version) != CLOCKWATCH_PAGE_VERSION)
 		return -EPROTO;

@@ -7,6 +7,8 @@
 #ifndef __CLOCKWATCH_SYNC_WRITER_H
 #define __CLOCKWATCH_SYNC_WRITER_H
 
+#include <pthread.h>
+
 #include <linux/clockwatch.h>
 
 long long clock_ns(int clockid);
@@ -26,5 +28,27 @@ void page_set_sync(struct clockwatch_page *page, long long maxerror_us,
 /* Only the sync state and its reason change (a step, silence). */
 void page_set_state(struct clockwatch_page *page, unsigned int state,
 		    unsigned int reason);
+
+/* The facts the rate writer derives from its counter n. */
+#define DERIVED_MAXERROR_US(n)	((long long)((n) % 1000000) + 1)
+#define DERIVED_ESTERROR_US(n)	(3 * DERIVED_MAXERROR_US(n))
+
+
+/*
+ * A writer thread that rewrites the clock snapshot and the sync facts
+ * rate_hz times a second, every fact derived from one counter so a torn
+ * copy shows (facts_torn() in the tests that see struct cw_facts).
+ */
+struct rate_writer {
+	struct clockwatch_page *page;
+	long rate_hz;
+	int stop;			/* set to end the thread */
+	unsigned long long updates;	/* done by the thread */
+	pthread_t thread;
+};
+
+int rate_writer_start(struct rate_writer *w);
+/* Stops the thread; returns updates per second achieved. */
+double rate_writer_stop(struct rate_writer *w, long long elapsed_ns);
 
 #endif /* __CLOCKWATCH_SYNC_WRITER_H */

@@ -16,6 +16,7 @@
 #include "clockwatch.h"
 #include "page_writer.h"
 #include "sync_writer.h"
+#include "torn.h"
 
 #define MS		1000000LL
 #define SEC		1000000000LL
@@ -286,6 +287,38 @@ TEST_F(clk, wait_synced)
 	pthread_join(th, NULL);
 	EXPECT_GE(waited, 50 * MS);
 	EXPECT_LE(waited, 500 * MS);
+}
+
+#define TORN_READS	1000000	/* the bench does 10^8 */
+#define TORN_RATE_HZ	10000
+
+/*
+ * No torn facts in 10^6 reads while a writer rewrites the page 10,000
+ * times a second; each read includes the REALTIME read, as now() does.
+ */
+TEST_F(clk, no_torn_reads)
+{
+	struct rate_writer w = { .page = self->pf.page, .rate_hz = TORN_RATE_HZ };
+	unsigned long long seen = 0, torn = 0, last = ~0ULL;
+	long long t0, elapsed;
+	struct cw_facts f;
+	double rate;
+	long i;
+
+	ASSERT_EQ(0, rate_writer_start(&w));
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < TORN_READS; i++) {
+		ASSERT_EQ(0, cw_facts_read(self->pf.page, CW_READ_PAGE_TIME, &f));
+		torn += facts_torn(&f);
+		seen += f.step_seq != last;
+		last = f.step_seq;
+	}
+	elapsed = clock_ns(CLOCK_MONOTONIC) - t0;
+	rate = rate_writer_stop(&w, elapsed);
+	TH_LOG("%d reads in %.3f s, writer at %.0f updates/s, %llu distinct seen",
+	       TORN_READS, elapsed / 1e9, rate, seen);
+	EXPECT_EQ(0, torn);
+	EXPECT_GT(seen, 10);
 }
 
 /* Errors: negative errno, errno set, a string for each. */
