@@ -427,9 +427,9 @@ struct clockwatch_cpu_stats {
 #define CLOCKWATCH_STALL_THREAD		1 /* the expiry was on time, the thread was late */
 
 /* Bits of clockwatch_stall.attr_flags: which sources were visible. */
-#define CLOCKWATCH_ATTR_STEAL		(1U << 0) /* a paravirt steal clock is in use */
-#define CLOCKWATCH_ATTR_IRQTIME		(1U << 1) /* irq times are exact (IRQ_TIME_ACCOUNTING),
-						   * else sampled by the tick */
+#define CLOCKWATCH_ATTR_STEAL		(1U << 0) /* steal time is accounted (CONFIG_PARAVIRT) */
+/* irq times are exact (IRQ_TIME_ACCOUNTING); without it, sampled by the tick */
+#define CLOCKWATCH_ATTR_IRQTIME		(1U << 1)
 #define CLOCKWATCH_ATTR_KVMCLOCK	(1U << 2) /* kvmclock visible: host pauses can show */
 #define CLOCKWATCH_ATTR_HOST_PAUSED	(1U << 3) /* kvmclock said the host stopped the guest */
 
@@ -533,9 +533,11 @@ struct clockwatch_inject {
 	__s64 end_ns;
 };
 
-#define CLOCKWATCH_IOC_CPU_STATS	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
+#define CLOCKWATCH_IOC_CPU_STATS	\
+	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
 #define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
-#define CLOCKWATCH_IOC_STALL_LOG	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
+#define CLOCKWATCH_IOC_STALL_LOG	\
+	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
 #define CLOCKWATCH_IOC_INJECT		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x43, struct clockwatch_inject)
 
 /*
