@@ -14,6 +14,7 @@ struct command {
 
 int cmd_status(int argc, char **argv);
 int cmd_stalls(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 
 #endif /* __CLOCKWATCH_COMMANDS_H */

@@ -40,6 +40,15 @@ static const struct bit_name ntp_status_bits[] = {
 static const struct bit_name feature_bits[] = {
 	{ CLOCKWATCH_FEAT_CLOCKS,	"clocks" },
 	{ CLOCKWATCH_FEAT_NTP,		"ntp" },
+	{ CLOCKWATCH_FEAT_EVENTS,	"events" },
+	{ CLOCKWATCH_FEAT_STEPS,	"steps" },
+	{ CLOCKWATCH_FEAT_CAUSE_SETTIME, "cause_settime" },
+	{ CLOCKWATCH_FEAT_CAUSE_SETOFFSET, "cause_setoffset" },
+	{ CLOCKWATCH_FEAT_CAUSE_RESUME,	"cause_resume" },
+	{ CLOCKWATCH_FEAT_VMFORK,	"vmfork" },
+	{ CLOCKWATCH_FEAT_TRACEPOINTS,	"tracepoints" },
+	{ CLOCKWATCH_FEAT_FREQ,		"freq" },
+	{ CLOCKWATCH_FEAT_SYNC_STATE,	"sync_state" },
 };
 
 /* adjtimex()'s return value. */

@@ -26,6 +26,7 @@
 #include "modless.h"
 #include "names.h"
 #include "util.h"
+#include "watch.h"
 
 #define MAX_INTERVAL_S	86400.0
 #define MIN_INTERVAL_S	0.001
@@ -188,6 +189,96 @@ static void json_bits(struct json *j, const char *key, uint64_t mask,
 	json_array_end(j);
 }
 
+/* The clock tracker's fields, when the module publishes them. */
+static bool tracker_present(const struct clockwatch_page *p)
+{
+	return CLOCKWATCH_FIELD_PRESENT(p, ext) &&
+	       (p->features & CLOCKWATCH_FEAT_SYNC_STATE);
+}
+
+static void print_tracker_json(struct json *j, const struct clockwatch_page *p)
+{
+	const struct clockwatch_page_ext *x = &p->ext;
+	char comm[sizeof(x->daemon_comm) + 1] = "";
+
+	if (!tracker_present(p)) {
+		json_null(j, "sync_state");
+		return;
+	}
+	json_string(j, "sync_state", sync_state_name(x->sync_state));
+	json_string(j, "sync_reason", sync_reason_name(x->sync_reason));
+	json_int(j, "sync_mono_ns", x->sync_mono_ns);
+	json_uint(j, "step_seq", x->step_seq);
+	json_uint(j, "event_seq", x->event_seq);
+	json_object_begin(j, "last_step");
+	memcpy(comm, x->last_step_comm, sizeof(x->last_step_comm));
+	json_int(j, "delta_ns", x->last_step_delta_ns);
+	json_string(j, "cause", step_cause_name(x->last_step_cause));
+	json_int(j, "mono_ns", x->last_step_mono_ns);
+	json_int(j, "real_ns", x->last_step_real_ns);
+	json_int(j, "pid", x->last_step_pid);
+	json_string(j, "comm", comm);
+	json_object_end(j);
+	json_object_begin(j, "freq_measured_ppb");
+	json_int(j, "realtime_short", x->freq_real_short_ppb);
+	json_int(j, "monotonic_short", x->freq_mono_short_ppb);
+	json_int(j, "short_window_ns", x->freq_short_window_ns);
+	json_int(j, "realtime_long", x->freq_real_long_ppb);
+	json_int(j, "monotonic_long", x->freq_mono_long_ppb);
+	json_int(j, "long_window_ns", x->freq_long_window_ns);
+	json_object_end(j);
+	json_int(j, "slew_pending_ns", x->slew_pending_ns);
+	json_string(j, "leap_pending",
+		    x->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert" :
+		    x->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete" : "none");
+	json_object_begin(j, "daemon");
+	memcpy(comm, x->daemon_comm, sizeof(x->daemon_comm));
+	json_int(j, "pid", x->daemon_pid);
+	json_string(j, "comm", comm);
+	json_int(j, "maxerror_us", x->maxerror_us);
+	json_int(j, "esterror_us", x->esterror_us);
+	json_int(j, "maxerror_mono_ns", x->maxerror_mono_ns);
+	json_int(j, "maxerror_raw_ns", x->maxerror_raw_ns);
+	json_object_end(j);
+	json_uint(j, "ntp_missed", x->ntp_missed);
+	json_uint(j, "events_dropped", x->events_dropped);
+}
+
+static void print_tracker_human(const struct clockwatch_page *p)
+{
+	const struct clockwatch_page_ext *x = &p->ext;
+	char comm[sizeof(x->daemon_comm) + 1] = "";
+	char secs[32];
+
+	if (!tracker_present(p))
+		return;
+	printf("sync: %s (%s)", sync_state_name(x->sync_state),
+	       sync_reason_name(x->sync_reason));
+	if (x->daemon_pid) {
+		memcpy(comm, x->daemon_comm, sizeof(x->daemon_comm));
+		printf(", daemon %s[%d], maxerror %" PRId64 " us as written",
+		       comm, x->daemon_pid, (int64_t)x->maxerror_us);
+	}
+	printf("\n");
+	if (x->step_seq) {
+		memcpy(comm, x->last_step_comm, sizeof(x->last_step_comm));
+		format_seconds(secs, sizeof(secs), x->last_step_delta_ns);
+		printf("steps: %" PRIu64 ", the last %s s by %s%s%s\n",
+		       (uint64_t)x->step_seq, secs,
+		       step_cause_name(x->last_step_cause),
+		       x->last_step_pid ? ", " : "", comm);
+	} else {
+		printf("steps: none since the module loaded\n");
+	}
+	printf("rate vs MONOTONIC_RAW: %+.3f ppm over %.1f s, %+.3f ppm over %.1f s\n",
+	       x->freq_mono_short_ppb / 1000.0, x->freq_short_window_ns / 1e9,
+	       x->freq_mono_long_ppb / 1000.0, x->freq_long_window_ns / 1e9);
+	printf("slew pending: %" PRId64 " ns; leap second: %s\n",
+	       (int64_t)x->slew_pending_ns,
+	       x->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert pending" :
+	       x->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete pending" : "none");
+}
+
 static void print_json(const struct clockwatch_page *p, int64_t mono_now)
 {
 	const struct clockwatch_clocks *c = &p->clocks;
@@ -236,6 +327,7 @@ static void print_json(const struct clockwatch_page *p, int64_t mono_now)
 		json_uint(&j, "writes", p->ntp_writes);
 		json_object_end(&j);
 	}
+	print_tracker_json(&j, p);
 	json_object_end(&j);
 	fputc('\n', stdout);
 }
@@ -317,6 +409,7 @@ static void print_human(const struct clockwatch_page *p, int64_t mono_now)
 	print_offset("REALTIME - MONOTONIC", c->realtime_ns - c->monotonic_ns);
 	print_offset("REALTIME - MONOTONIC_RAW", c->realtime_ns - c->monotonic_raw_ns);
 	print_ntp(p, mono_now);
+	print_tracker_human(p);
 }
 
 static volatile sig_atomic_t exiting;
