@@ -385,7 +385,7 @@ TEST(cgroup_throttle)
 		durs[n++] = e->end_ns - e->start_ns;
 		sum += e->end_ns - e->start_ns;
 		/* the periods this pause spanned: see below */
-		periods += (e->end_ns - e->start_ns + PERIOD_NS / 2) / PERIOD_NS ?: 1;
+		periods += ((e->end_ns - e->start_ns + PERIOD_NS / 2) / PERIOD_NS) ?: 1;
 		if (e->end_ns - e->start_ns > PERIOD_NS * 3 / 2)
 			long_ones++;
 	}

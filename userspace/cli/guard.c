@@ -242,7 +242,7 @@ out:
 	return ret;
 }
 
-static int status(void)
+static int guard_status(void)
 {
 	struct cw_guard *g = cw_guard__open(NULL);
 	struct cw_lease lease;
@@ -466,7 +466,7 @@ int cmd_guard(int argc, char **argv)
 	case MODE_UNPIN:
 		return unpin();
 	case MODE_STATUS:
-		return status();
+		return guard_status();
 	case MODE_RUN:
 		break;
 	}

@@ -512,9 +512,13 @@ int cmd_stalls(int argc, char **argv)
 	signal(SIGINT, sig_handler);
 	signal(SIGTERM, sig_handler);
 
-	for (; started < NR_SECTIONS; started++)
-		if (sections[started].start())
+	for (; started < NR_SECTIONS; started++) {
+		if (sections[started].start()) {
+			fprintf(stderr, "clockwatch: stalls: no %s section\n",
+				sections[started].name);
 			goto cleanup;
+		}
+	}
 
 	/* on stderr in every mode: scripts wait for it to know tracing began */
 	fprintf(stderr, "Tracing pauses%s...%s\n", env.duration > 0 ? "" : " until Ctrl-C",
