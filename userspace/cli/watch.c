@@ -25,6 +25,7 @@
 #include "names.h"
 #include "util.h"
 #include "watch.h"
+#include "bpf_watch.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_SOURCES	8
@@ -34,7 +35,7 @@
  * source filled in, or a negative errno to be left out.
  */
 static const watch_source_open_t watch_extra_sources[] = {
-	NULL,
+	bpf_watch_source_open,
 };
 
 static struct env {
