@@ -78,15 +78,17 @@ static __poll_t clockwatch_poll(struct file *file, struct poll_table_struct *wai
 }
 
 /* CLOCKWATCH_IOC_INFO: sizes and features, for a reader to check. */
-static long clockwatch_ioctl_info(struct clockwatch_dev *cw,
+static long clockwatch_ioctl_info(struct clockwatch_file *cf,
 				  struct clockwatch_info __user *uinfo)
 {
+	struct clockwatch_dev *cw = cf->cw;
 	struct clockwatch_info info;
+	u64 dropped;
 	size_t i;
 
 	if (copy_from_user(&info, uinfo, sizeof(info)))
 		return -EFAULT;
-	if (info.size < sizeof(info))
+	if (info.size < sizeof(info) || info.event_head || info.cursor)
 		return -EINVAL;
 	for (i = 0; i < ARRAY_SIZE(info.__reserved); i++)
 		if (info.__reserved[i])
@@ -98,6 +100,11 @@ static long clockwatch_ioctl_info(struct clockwatch_dev *cw,
 	info.event_size = CLOCKWATCH_EVENT_SIZE;
 	info.ring_entries = cw->ev_entries;
 	info.features = READ_ONCE(cw->page->features);
+	if (mutex_lock_interruptible(&cf->read_lock))
+		return -ERESTARTSYS;
+	info.cursor = cf->cursor;
+	mutex_unlock(&cf->read_lock);
+	info.event_head = clockwatch_events_head(cw, &dropped);
 	if (copy_to_user(uinfo, &info, sizeof(info)))
 		return -EFAULT;
 	return 0;
@@ -111,7 +118,7 @@ static long clockwatch_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case CLOCKWATCH_IOC_INFO:
-		return clockwatch_ioctl_info(cw, uarg);
+		return clockwatch_ioctl_info(to_clockwatch_file(file), uarg);
 	default:
 		return clockwatch_stall_ioctl(cw, cmd, arg);
 	}

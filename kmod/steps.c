@@ -511,6 +511,12 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 		x->leap_pending = pending;
 
 		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME)) {
+			/* The daemon's update interval, from its own writes. */
+			if (x->daemon_pid == task_tgid_nr(current) &&
+			    x->maxerror_raw_ns)
+				x->maxerror_interval_raw_ns = raw - x->maxerror_raw_ns;
+			else
+				x->maxerror_interval_raw_ns = 0;
 			x->daemon_pid = task_tgid_nr(current);
 			strscpy_pad(x->daemon_comm, current->comm,
 				    sizeof(x->daemon_comm));

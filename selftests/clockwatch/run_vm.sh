@@ -15,7 +15,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-progs="clockwatch_test stall_test"
+progs="clockwatch_test events_test stall_test"
 
 ko=${1:?usage: run_vm.sh MODULE.ko [PARAM=VALUE...]}
 shift
@@ -81,6 +81,9 @@ for p in $progs; do
 	CLOCKWATCH_DESTRUCTIVE=1 CLOCKWATCH_CLI="$top/userspace/build/clockwatch" \
 		"$here/build/$p" || fail=1
 done
+# A real sync daemon against the module (a script: chronyd and the CLI).
+CLOCKWATCH_DESTRUCTIVE=1 CLOCKWATCH_CLI="$top/userspace/build/clockwatch" \
+	"$here/chrony_test.sh" || fail=1
 
 if rmmod clockwatch; then
 	result ok "rmmod clockwatch"

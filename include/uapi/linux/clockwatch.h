@@ -57,12 +57,12 @@
 #define CLOCKWATCH_FEAT_CLOCKS		(1ULL << 0) /* clocks snapshot kept current */
 #define CLOCKWATCH_FEAT_NTP		(1ULL << 1) /* adjtimex calls captured (kretprobe) */
 #define CLOCKWATCH_FEAT_EVENTS		(1ULL << 2) /* read() gives event records */
-#define CLOCKWATCH_FEAT_STEPS		(1ULL << 3) /* steps seen as they happen (timekeeping notifier) */
-#define CLOCKWATCH_FEAT_CAUSE_SETTIME	(1ULL << 4) /* settimeofday/clock_settime named (do_settimeofday64 probe) */
-#define CLOCKWATCH_FEAT_CAUSE_SETOFFSET	(1ULL << 5) /* ADJ_SETOFFSET named (timekeeping_inject_offset probe) */
-#define CLOCKWATCH_FEAT_CAUSE_RESUME	(1ULL << 6) /* resume named (timekeeping_resume probe) */
-#define CLOCKWATCH_FEAT_VMFORK		(1ULL << 7) /* VM fork / snapshot restore seen (vmfork notifier) */
-#define CLOCKWATCH_FEAT_TRACEPOINTS	(1ULL << 8) /* clockwatch:clock_step, clockwatch:ntp_adjust */
+#define CLOCKWATCH_FEAT_STEPS		(1ULL << 3) /* steps seen (gtod notifier) */
+#define CLOCKWATCH_FEAT_CAUSE_SETTIME	(1ULL << 4) /* do_settimeofday64 probed */
+#define CLOCKWATCH_FEAT_CAUSE_SETOFFSET	(1ULL << 5) /* timekeeping_inject_offset probed */
+#define CLOCKWATCH_FEAT_CAUSE_RESUME	(1ULL << 6) /* timekeeping_resume probed */
+#define CLOCKWATCH_FEAT_VMFORK		(1ULL << 7) /* VM fork/restore notifier */
+#define CLOCKWATCH_FEAT_TRACEPOINTS	(1ULL << 8) /* clockwatch:clock_step, :ntp_adjust */
 #define CLOCKWATCH_FEAT_FREQ		(1ULL << 9) /* freq_* and slew_pending_ns measured */
 #define CLOCKWATCH_FEAT_SYNC_STATE	(1ULL << 10) /* sync_state derived */
 /* Bits 16..31 belong to the stall tracker (kmod/stall*.c). */
@@ -746,6 +746,9 @@ struct clockwatch_event {
  * @event_size:	out: CLOCKWATCH_EVENT_SIZE
  * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
  * @features:	out: clockwatch_page.features
+ * @event_head:	out: seq the next event record will carry
+ * @cursor:	out: seq of the next record read() on this file returns (an
+ *		OVERRUN record first when the ring no longer holds it)
  * @__reserved:	in: zero; out: zero
  */
 struct clockwatch_info {
@@ -754,7 +757,9 @@ struct clockwatch_info {
 	__u32 event_size;
 	__u32 ring_entries;
 	__u64 features;
-	__u64 __reserved[4];
+	__u64 event_head;
+	__u64 cursor;
+	__u64 __reserved[2];
 };
 
 #define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)

@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# A real sync daemon: Debian's chronyd, synchronising to a second chronyd
+# that serves on 127.0.0.1 in the same machine (with -x, so the server
+# never touches the clock).  clockwatch must record chronyd's adjtimex
+# writes (maxerror, esterror, status, freq, offset) with its pid and comm,
+# a "date -s" step as made by date with its size, and chronyd's writes
+# after the step that bring the sync state back.  TAP; run as root in the
+# test VM (run_vm.sh), with the module loaded.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+cli=${CLOCKWATCH_CLI:-$here/../../userspace/build/clockwatch}
+dir=$(mktemp -d /tmp/cw-chrony.XXXXXX)
+port=11123
+n=0
+fail=0
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; fail=1; }
+check() { # description command...
+	d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+echo "TAP version 13"
+if ! command -v chronyd >/dev/null 2>&1; then
+	echo "1..0 # SKIP chronyd not installed"
+	exit 0
+fi
+if [ -z "${CLOCKWATCH_DESTRUCTIVE:-}" ] || [ ! -c /dev/clockwatch ]; then
+	echo "1..0 # SKIP needs /dev/clockwatch and CLOCKWATCH_DESTRUCTIVE=1"
+	exit 0
+fi
+echo "1..8"
+
+cat > "$dir/server.conf" <<CONF
+port $port
+bindaddress 127.0.0.1
+allow 127.0.0.1
+local stratum 3
+cmdport 0
+pidfile $dir/server.pid
+CONF
+# Poll every 2 s, step at once on a large offset: converges in seconds.
+cat > "$dir/client.conf" <<CONF
+server 127.0.0.1 port $port iburst minpoll 1 maxpoll 1
+port 0
+cmdport 0
+makestep 0.5 -1
+maxupdateskew 1000
+pidfile $dir/client.pid
+driftfile $dir/drift
+CONF
+
+"$cli" watch --json > "$dir/events.json" 2> "$dir/watch.err" &
+watch_pid=$!
+sleep 0.5
+
+chronyd -x -u root -f "$dir/server.conf" -L 1 -l "$dir/server.log"
+chronyd -u root -f "$dir/client.conf" -L 1 -l "$dir/client.log"
+sleep 1
+cpid=$(cat "$dir/client.pid" 2>/dev/null)
+echo "# client chronyd pid ${cpid:-?}"
+
+# Wait (bounded) for the client's first clock update: a maxerror write.
+wait_for() { # seconds jq-like grep pattern
+	i=0
+	while [ $i -lt $(($1 * 10)) ]; do
+		grep -q "$2" "$dir/events.json" && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+jfield='"pid":'"$cpid"',"tid":[0-9]*,"comm":"chronyd"'
+wait_for 40 "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"maxerror\""
+check "chronyd's maxerror writes recorded, pid and comm chronyd" \
+	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"maxerror\"" "$dir/events.json"
+check "chronyd's esterror writes recorded" \
+	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"esterror\"" "$dir/events.json"
+check "chronyd's status writes recorded" \
+	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"status\"" "$dir/events.json"
+wait_for 30 "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"offset\""
+wait_for 30 "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"freq\""
+check "chronyd's freq writes recorded" \
+	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"freq\"" "$dir/events.json"
+check "chronyd's offset writes recorded" \
+	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"offset\"" "$dir/events.json"
+
+# date -s: a step of +2 s by date; the offsets around it are the truth.
+before=$(python3 -c 'import time;print(time.clock_gettime_ns(time.CLOCK_REALTIME)-time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+date -s '+2 seconds' > /dev/null
+after=$(python3 -c 'import time;print(time.clock_gettime_ns(time.CLOCK_REALTIME)-time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+made=$((after - before))
+mark=$(wc -l < "$dir/events.json")
+sleep 0.5
+line=$(grep '"type":"step".*"comm":"date"' "$dir/events.json" | tail -1)
+delta=$(printf '%s' "$line" | sed -n 's/.*"delta_ns":\(-\{0,1\}[0-9]*\).*/\1/p')
+echo "# date -s +2 s: made ${made} ns (python reads), recorded ${delta:-none} ns"
+err=$(( ${delta:-0} - made ))
+[ $err -lt 0 ] && err=$((-err))
+# the two python reads are ~ms apart under TCG: 5 ms
+check "date -s recorded as a step by date, size within 5 ms" \
+	test -n "$delta" -a "$err" -lt 5000000
+
+# chronyd goes on after the step: its next maxerror write after it.
+i=0
+got=
+while [ $i -lt 300 ]; do
+	if tail -n +"$((mark + 1))" "$dir/events.json" |
+		grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"maxerror\""; then
+		got=1
+		break
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+check "chronyd's correction after the step recorded (maxerror written again)" \
+	test -n "$got"
+state=$("$cli" status --json | sed -n 's/.*"sync_state":"\([a-z_]*\)".*/\1/p')
+echo "# sync_state after chronyd's write: $state"
+check "sync state back from disrupted after chronyd's write" \
+	test "$state" = synchronized -o "$state" = unsynchronized
+
+kill "$(cat "$dir/client.pid")" "$(cat "$dir/server.pid")" 2>/dev/null
+kill $watch_pid 2>/dev/null
+wait $watch_pid 2>/dev/null
+if [ $fail -ne 0 ]; then
+	echo "# client log:"; sed 's/^/# /' "$dir/client.log" | tail -20
+	echo "# events:"; grep chronyd "$dir/events.json" | head -5 | sed 's/^/# /'
+fi
+rm -rf "$dir"
+exit $fail

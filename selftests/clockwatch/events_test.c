@@ -1,0 +1,682 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: truth tests of the event ring and the clock tracker.
+ *
+ * Each test makes the change itself (a step of a size it chose, adjtimex
+ * writes with values it chose, from threads it knows) and checks the
+ * records against it: size, cause, pid and comm, one record per change.
+ * They change the clocks: they SKIP unless CLOCKWATCH_DESTRUCTIVE=1, and
+ * undo what they did (run_vm.sh runs them in a throw-away VM).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/clockwatch.h>
+
+#include "kselftest_harness.h"
+
+#define NSEC_PER_MSEC		1000000LL
+#define NSEC_PER_SEC		1000000000LL
+#define MAX_EVENTS		16384
+
+#define REQUIRE_DESTRUCTIVE() do {					\
+	if (getuid() != 0)						\
+		SKIP(return, "changes the clocks: needs root");		\
+	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))				\
+		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
+} while (0)
+
+static long long now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/* Step CLOCK_REALTIME by @ns with clock_settime(); 0 or -errno. */
+static int step_settime(long long ns)
+{
+	long long t = now_ns(CLOCK_REALTIME) + ns;
+	struct timespec ts = { t / NSEC_PER_SEC, t % NSEC_PER_SEC };
+
+	return clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
+}
+
+/* Step by exactly @ns with ADJ_SETOFFSET; 0 or -errno. */
+static int step_setoffset(long long ns)
+{
+	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
+	long long s = ns / NSEC_PER_SEC, r = ns % NSEC_PER_SEC;
+
+	if (r < 0) {
+		r += NSEC_PER_SEC;
+		s--;
+	}
+	tx.time.tv_sec = s;
+	tx.time.tv_usec = r;
+	return adjtimex(&tx) < 0 ? -errno : 0;
+}
+
+static int write_ntp(unsigned int modes, long maxerror, long esterror)
+{
+	struct timex tx = { .modes = modes, .maxerror = maxerror,
+			    .esterror = esterror };
+
+	return adjtimex(&tx) < 0 ? -errno : 0;
+}
+
+/*
+ * REALTIME - MONOTONIC now, from a REALTIME read bracketed by two
+ * MONOTONIC reads: exact to the bracket, a few µs.
+ */
+static long long real_minus_mono(void)
+{
+	long long m0 = now_ns(CLOCK_MONOTONIC);
+	long long r = now_ns(CLOCK_REALTIME);
+	long long m1 = now_ns(CLOCK_MONOTONIC);
+
+	return r - (m0 + (m1 - m0) / 2);
+}
+
+/* Copy the page under its seq. */
+static void page_copy(const struct clockwatch_page *p, struct clockwatch_page *c)
+{
+	unsigned int seq;
+
+	do {
+		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		memcpy(c, p, sizeof(*c));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+}
+
+/* Read every record waiting on @fd (O_NONBLOCK) into @evs; the count. */
+static int drain(int fd, struct clockwatch_event *evs, int max)
+{
+	int n = 0;
+	ssize_t r;
+
+	while (n < max) {
+		r = read(fd, &evs[n], (size_t)(max - n) * sizeof(*evs));
+		if (r <= 0)
+			break;
+		n += r / sizeof(*evs);
+	}
+	return n;
+}
+
+FIXTURE(ev) {
+	int fd;
+	const struct clockwatch_page *page;
+	struct clockwatch_event *evs;
+	struct timex saved;
+	long long unstep_ns;
+};
+
+FIXTURE_SETUP(ev)
+{
+	self->fd = open(CLOCKWATCH_DEVICE, O_RDONLY | O_NONBLOCK);
+	if (self->fd < 0 && errno == ENOENT)
+		SKIP(return, "%s missing: module not loaded", CLOCKWATCH_DEVICE);
+	ASSERT_LE(0, self->fd);
+	self->page = mmap(NULL, CLOCKWATCH_PAGE_SIZE, PROT_READ, MAP_SHARED,
+			  self->fd, 0);
+	ASSERT_NE(MAP_FAILED, self->page);
+	if (!CLOCKWATCH_FIELD_PRESENT(self->page, ext) ||
+	    !(self->page->features & CLOCKWATCH_FEAT_EVENTS))
+		SKIP(return, "module without events");
+	self->evs = calloc(MAX_EVENTS, sizeof(*self->evs));
+	ASSERT_NE(NULL, self->evs);
+	self->saved.modes = 0;
+	adjtimex(&self->saved);
+	self->unstep_ns = 0;
+}
+
+FIXTURE_TEARDOWN(ev)
+{
+	struct timex tx = {
+		.modes = ADJ_FREQUENCY | ADJ_STATUS | ADJ_OFFSET | ADJ_TIMECONST,
+		.freq = self->saved.freq,
+		.status = self->saved.status & ~(STA_INS | STA_DEL | STA_PLL),
+		.constant = self->saved.constant,
+	};
+
+	struct timex zero = { .modes = ADJ_STATUS | ADJ_OFFSET | ADJ_NANO,
+			      .status = STA_PLL };
+
+	if (self->unstep_ns)
+		step_setoffset(self->unstep_ns);
+	if (getuid() == 0 && getenv("CLOCKWATCH_DESTRUCTIVE")) {
+		/* an offset left to slew is only dropped in PLL mode */
+		adjtimex(&zero);
+		adjtimex(&tx);
+	}
+	free(self->evs);
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+/* Find the records of @type, or -1. */
+static int find(const struct clockwatch_event *evs, int n, int type, int from)
+{
+	for (; from < n; from++)
+		if (evs[from].type == type)
+			return from;
+	return -1;
+}
+
+/* read() semantics: whole records only, EINVAL, EAGAIN, INFO, ENOTTY. */
+TEST_F(ev, read_semantics_and_info)
+{
+	struct clockwatch_info info = { .size = sizeof(info) };
+	char small[CLOCKWATCH_EVENT_SIZE - 1];
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+
+	ASSERT_EQ(-1, read(self->fd, small, sizeof(small)));
+	ASSERT_EQ(EINVAL, errno);
+	drain(self->fd, self->evs, MAX_EVENTS);
+	ASSERT_EQ(-1, read(self->fd, self->evs, CLOCKWATCH_EVENT_SIZE));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, poll(&pfd, 1, 0));
+
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
+	ASSERT_EQ(CLOCKWATCH_EVENT_SIZE, info.event_size);
+	ASSERT_EQ(CLOCKWATCH_PAGE_VERSION, info.version);
+	ASSERT_EQ(0, info.ring_entries & (info.ring_entries - 1));
+	ASSERT_EQ(self->page->features, info.features);
+	info.__reserved[1] = 1;
+	ASSERT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
+	ASSERT_EQ(EINVAL, errno);
+	ASSERT_EQ(-1, ioctl(self->fd, _IO(CLOCKWATCH_IOC_MAGIC, 0x3f)));
+	ASSERT_EQ(ENOTTY, errno);
+}
+
+/*
+ * A step of a size the test chose: its record has that size (within 1 ms
+ * for clock_settime, which computes from a clock read; exact for
+ * ADJ_SETOFFSET), the cause, this process's pid, tid and comm, and the
+ * page's step_seq has moved before the call returned.
+ */
+TEST_F(ev, step_size_cause_and_caller)
+{
+	static const struct {
+		long long ns;
+		int setoffset;
+		unsigned int cause;
+	} steps[] = {
+		{ 2500 * NSEC_PER_MSEC, 0, CLOCKWATCH_STEP_CLOCK_SETTIME },
+		{ -1250 * NSEC_PER_MSEC, 0, CLOCKWATCH_STEP_CLOCK_SETTIME },
+		{ 750 * NSEC_PER_MSEC + 123, 1, CLOCKWATCH_STEP_ADJ_SETOFFSET },
+		{ -2000 * NSEC_PER_MSEC - 123, 1, CLOCKWATCH_STEP_ADJ_SETOFFSET },
+	};
+	struct clockwatch_page before, after;
+	struct pollfd pfd = { .fd = self->fd, .events = POLLIN };
+	unsigned int i;
+	int n, k;
+
+	REQUIRE_DESTRUCTIVE();
+	if (!(self->page->features & CLOCKWATCH_FEAT_STEPS))
+		SKIP(return, "no step tracking");
+	prctl(PR_SET_NAME, "cw-stepper");
+	drain(self->fd, self->evs, MAX_EVENTS);
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		long long offs0, truth;
+
+		page_copy(self->page, &before);
+		offs0 = real_minus_mono();
+		ASSERT_EQ(0, steps[i].setoffset ? step_setoffset(steps[i].ns) :
+						  step_settime(steps[i].ns));
+		/* the step made: REALTIME - MONOTONIC after minus before */
+		truth = real_minus_mono() - offs0;
+		self->unstep_ns -= truth;
+		/* On the page before the call returned. */
+		page_copy(self->page, &after);
+		ASSERT_EQ(before.ext.step_seq + 1, after.ext.step_seq);
+		ASSERT_EQ(steps[i].cause, after.ext.last_step_cause);
+
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		n = drain(self->fd, self->evs, MAX_EVENTS);
+		k = find(self->evs, n, CLOCKWATCH_EV_STEP, 0);
+		ASSERT_LE(0, k);
+		/* exactly one step record per step */
+		ASSERT_EQ(-1, find(self->evs, n, CLOCKWATCH_EV_STEP, k + 1));
+		do {
+			const struct clockwatch_event *e = &self->evs[k];
+			long long err = e->step.delta_ns - truth;
+
+			TH_LOG("step asked %lld ns, made %lld ns: recorded %lld ns (%+lld ns), cause %u",
+			       steps[i].ns, truth, (long long)e->step.delta_ns,
+			       err, e->step.cause);
+			if (steps[i].setoffset)
+				ASSERT_EQ(steps[i].ns, e->step.delta_ns);
+			ASSERT_LE(llabs(err), NSEC_PER_MSEC);
+			ASSERT_EQ(steps[i].cause, e->step.cause);
+			ASSERT_EQ(getpid(), e->pid);
+			ASSERT_EQ(syscall(SYS_gettid), e->tid);
+			ASSERT_STREQ("cw-stepper", e->comm);
+			ASSERT_TRUE(e->flags & CLOCKWATCH_EVF_TASK);
+			ASSERT_EQ(after.ext.step_seq, e->step.step_seq);
+			ASSERT_EQ(e->step.real_after_ns - e->step.real_before_ns,
+				  e->step.delta_ns);
+			/* the record's REALTIME is the clock after the step */
+			ASSERT_LE(llabs(e->real_ns - (now_ns(CLOCK_REALTIME) -
+				  (now_ns(CLOCK_MONOTONIC) - e->mono_ns))),
+				  50 * NSEC_PER_MSEC);
+		} while (0);
+	}
+	/* settimeofday(2) is named too. */
+	{
+		struct timeval tv;
+
+		long long offs0 = real_minus_mono(), truth;
+
+		gettimeofday(&tv, NULL);
+		tv.tv_sec += 3;
+		/* the system call: glibc's settimeofday() calls clock_settime */
+		ASSERT_EQ(0, syscall(SYS_settimeofday, &tv, NULL));
+		truth = real_minus_mono() - offs0;
+		self->unstep_ns -= truth;
+		n = drain(self->fd, self->evs, MAX_EVENTS);
+		k = find(self->evs, n, CLOCKWATCH_EV_STEP, 0);
+		ASSERT_LE(0, k);
+		ASSERT_EQ(CLOCKWATCH_STEP_SETTIMEOFDAY, self->evs[k].step.cause);
+		ASSERT_LE(llabs(self->evs[k].step.delta_ns - truth), NSEC_PER_MSEC);
+	}
+}
+
+#define MIX_THREADS	4
+#define MIX_CALLS	250	/* per thread: 1000 in all */
+
+struct mix_arg {
+	int idx;
+	pid_t tid;
+	int steps, writes, errors;
+};
+
+/*
+ * Each thread alternates its calls: adjtimex writes of esterror with a
+ * value naming the thread and the call, and steps by settime or
+ * ADJ_SETOFFSET of a few µs, net zero.
+ */
+static void *mix_thread(void *p)
+{
+	struct mix_arg *a = p;
+	int i;
+
+	a->tid = syscall(SYS_gettid);
+	for (i = 0; i < MIX_CALLS; i++) {
+		int err;
+
+		switch (i % 3) {
+		case 0:
+			err = write_ntp(ADJ_ESTERROR, 0,
+					1000000 + a->idx * 1000 + i);
+			a->writes += !err;
+			break;
+		case 1:
+			err = step_setoffset(i & 2 ? 7000 : -7000);
+			a->steps += !err;
+			a->writes += !err;	/* and an NTP_ADJUST record */
+			break;
+		default:
+			err = step_settime(0);
+			a->steps += !err;
+			break;
+		}
+		a->errors += !!err;
+	}
+	return NULL;
+}
+
+/*
+ * 1,000 mixed calls from 4 threads: exactly one STEP record per step and
+ * one NTP_ADJUST record per adjtimex write, each with its thread's tid,
+ * every esterror value exactly once, and the seqs gap-free.
+ */
+TEST_F(ev, one_record_per_change_from_threads)
+{
+	struct mix_arg args[MIX_THREADS] = {};
+	pthread_t th[MIX_THREADS];
+	int steps[MIX_THREADS] = {}, writes[MIX_THREADS] = {};
+	static unsigned char seen[MIX_THREADS][MIX_CALLS];
+	struct clockwatch_info info = { .size = sizeof(info) };
+	int i, n, t;
+
+	REQUIRE_DESTRUCTIVE();
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
+	if (info.ring_entries < 4096)
+		SKIP(return, "ring of %u records: too small for 1000 calls",
+		     info.ring_entries);
+	drain(self->fd, self->evs, MAX_EVENTS);
+
+	for (i = 0; i < MIX_THREADS; i++) {
+		args[i].idx = i;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, mix_thread, &args[i]));
+	}
+	for (i = 0; i < MIX_THREADS; i++)
+		pthread_join(th[i], NULL);
+
+	n = drain(self->fd, self->evs, MAX_EVENTS);
+	ASSERT_LT(0, n);
+	for (i = 0; i < n; i++) {
+		const struct clockwatch_event *e = &self->evs[i];
+
+		ASSERT_NE(CLOCKWATCH_EV_OVERRUN, e->type);
+		if (i)
+			ASSERT_EQ(self->evs[i - 1].seq + 1, e->seq);
+		for (t = 0; t < MIX_THREADS; t++)
+			if (e->tid == args[t].tid)
+				break;
+		if (t == MIX_THREADS)
+			continue;
+		ASSERT_EQ(getpid(), e->pid);
+		if (e->type == CLOCKWATCH_EV_STEP) {
+			steps[t]++;
+		} else if (e->type == CLOCKWATCH_EV_NTP_ADJUST) {
+			writes[t]++;
+			if (e->ntp_adjust.written & CLOCKWATCH_NTPF_ESTERROR) {
+				long v = e->ntp_adjust.new.esterror_us - 1000000 - t * 1000;
+
+				ASSERT_TRUE(v >= 0 && v < MIX_CALLS);
+				ASSERT_EQ(0, seen[t][v]);
+				seen[t][v] = 1;
+			}
+		}
+	}
+	for (t = 0; t < MIX_THREADS; t++) {
+		TH_LOG("thread %d: %d steps, %d writes made; %d, %d recorded; %d errors",
+		       t, args[t].steps, args[t].writes, steps[t], writes[t],
+		       args[t].errors);
+		ASSERT_EQ(0, args[t].errors);
+		ASSERT_EQ(args[t].steps, steps[t]);
+		ASSERT_EQ(args[t].writes, writes[t]);
+		for (i = 0; i < MIX_CALLS; i += 3)
+			ASSERT_EQ(1, seen[t][i]);
+	}
+}
+
+/*
+ * A reader that stops reading: after ring_entries + 100 records, its next
+ * read starts with one OVERRUN record saying exactly 100 were lost, then
+ * the ring's records in order from first_lost_seq + lost.
+ */
+TEST_F(ev, overrun_count_exact)
+{
+	struct clockwatch_info info = { .size = sizeof(info) };
+	struct clockwatch_info info2 = { .size = sizeof(info2) };
+	unsigned long long cursor, head, lost;
+	int fd2, i, n;
+
+	REQUIRE_DESTRUCTIVE();
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
+	if (info.ring_entries > MAX_EVENTS - 200)
+		SKIP(return, "ring too large for this test");
+	fd2 = open(CLOCKWATCH_DEVICE, O_RDONLY | O_NONBLOCK);
+	ASSERT_LE(0, fd2);
+	for (i = 0; i < (int)info.ring_entries + 100; i++)
+		ASSERT_EQ(0, write_ntp(ADJ_ESTERROR, 0, 500 + i));
+	ASSERT_EQ(0, ioctl(fd2, CLOCKWATCH_IOC_INFO, &info2));
+	cursor = info2.cursor;
+	head = info2.event_head;
+	TH_LOG("%d writes; reader at %llu, head %llu, ring %u", i, cursor, head,
+	       info.ring_entries);
+	/* at least our writes went by; other trackers may add records */
+	ASSERT_LE(cursor + info.ring_entries + 100, head);
+
+	n = drain(fd2, self->evs, MAX_EVENTS);
+	close(fd2);
+	ASSERT_EQ(CLOCKWATCH_EV_OVERRUN, self->evs[0].type);
+	lost = self->evs[0].overrun.lost;
+	TH_LOG("overrun record: lost %llu from %llu; %d records after it",
+	       lost, (unsigned long long)self->evs[0].overrun.first_lost_seq,
+	       n - 1);
+	ASSERT_EQ(cursor, self->evs[0].overrun.first_lost_seq);
+	/* exactly the records the ring no longer held when read */
+	ASSERT_LE(head - info.ring_entries - cursor, lost);
+	ASSERT_EQ(cursor + lost, self->evs[1].seq);
+	/* none lost after the overrun, none doubled */
+	for (i = 2; i < n; i++)
+		ASSERT_EQ(self->evs[i - 1].seq + 1, self->evs[i].seq);
+	ASSERT_LE(info.ring_entries, n - 1);
+	/* the lost and the read add up to everything emitted */
+	ASSERT_EQ(self->evs[n - 1].seq + 1 - cursor, lost + n - 1);
+}
+
+/* An NTP write: its record has the modes, the fields, old and new. */
+TEST_F(ev, ntp_adjust_record)
+{
+	struct timex tx = { .modes = ADJ_MAXERROR | ADJ_ESTERROR,
+			    .maxerror = 123456, .esterror = 2345 };
+	int n, k;
+
+	REQUIRE_DESTRUCTIVE();
+	drain(self->fd, self->evs, MAX_EVENTS);
+	ASSERT_LE(0, adjtimex(&tx));
+	/* a pure read is no event */
+	tx.modes = 0;
+	ASSERT_LE(0, adjtimex(&tx));
+	n = drain(self->fd, self->evs, MAX_EVENTS);
+	k = find(self->evs, n, CLOCKWATCH_EV_NTP_ADJUST, 0);
+	ASSERT_LE(0, k);
+	ASSERT_EQ(-1, find(self->evs, n, CLOCKWATCH_EV_NTP_ADJUST, k + 1));
+	ASSERT_EQ(ADJ_MAXERROR | ADJ_ESTERROR, self->evs[k].ntp_adjust.modes);
+	ASSERT_EQ(CLOCKWATCH_NTPF_MAXERROR | CLOCKWATCH_NTPF_ESTERROR,
+		  self->evs[k].ntp_adjust.written);
+	ASSERT_EQ(123456, self->evs[k].ntp_adjust.new.maxerror_us);
+	ASSERT_EQ(2345, self->evs[k].ntp_adjust.new.esterror_us);
+	ASSERT_EQ(getpid(), self->evs[k].pid);
+	/* this process wrote maxerror: it is the sync daemon now */
+	ASSERT_EQ(getpid(), self->page->ext.daemon_pid);
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
+	ASSERT_EQ(123456, self->page->ext.maxerror_us);
+}
+
+/* Sync state: a step by another process disrupts, maxerror recovers. */
+TEST_F(ev, sync_state_from_evidence)
+{
+	int n, k;
+
+	REQUIRE_DESTRUCTIVE();
+	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
+	drain(self->fd, self->evs, MAX_EVENTS);
+	/* "date" steps: not the daemon */
+	ASSERT_EQ(0, system("date -s '+1 seconds' >/dev/null"));
+	self->unstep_ns -= NSEC_PER_SEC;
+	ASSERT_EQ(CLOCKWATCH_SYNC_DISRUPTED, self->page->ext.sync_state);
+	ASSERT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_STEP, self->page->ext.sync_reason);
+	n = drain(self->fd, self->evs, MAX_EVENTS);
+	k = find(self->evs, n, CLOCKWATCH_EV_STEP, 0);
+	ASSERT_LE(0, k);
+	ASSERT_STREQ("date", self->evs[k].comm);
+	ASSERT_EQ(0, self->evs[k].step.flags & CLOCKWATCH_STEPF_DAEMON);
+	k = find(self->evs, n, CLOCKWATCH_EV_DISRUPTION, 0);
+	ASSERT_LE(0, k);
+	ASSERT_EQ(CLOCKWATCH_SYNC_DISRUPTED, self->evs[k].disruption.new_state);
+	/* a step by the daemon itself does not disrupt */
+	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
+	ASSERT_EQ(0, step_setoffset(-NSEC_PER_SEC));
+	self->unstep_ns += NSEC_PER_SEC;
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
+	/* the kernel's unsynchronised limit */
+	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 16000000, 0));
+	ASSERT_EQ(CLOCKWATCH_SYNC_UNSYNCHRONIZED, self->page->ext.sync_state);
+}
+
+/* +100 ppm: the measured rate within 2 ppm within 5 s. */
+TEST_F(ev, freq_measured_100ppm)
+{
+	struct timex tx = { .modes = ADJ_FREQUENCY, .freq = 100 << 16 };
+	struct clockwatch_page c;
+	long long set_raw, deadline;
+	int ok = 0;
+
+	REQUIRE_DESTRUCTIVE();
+	if (!(self->page->features & CLOCKWATCH_FEAT_FREQ))
+		SKIP(return, "no frequency measurement");
+	long long sig, new_samples = 0;
+
+	ASSERT_LE(0, adjtimex(&tx));
+	set_raw = now_ns(CLOCK_MONOTONIC_RAW);
+	deadline = set_raw + 5 * NSEC_PER_SEC;
+	page_copy(self->page, &c);
+	sig = c.ext.freq_long_window_ns ^ c.ext.freq_short_window_ns;
+	while (now_ns(CLOCK_MONOTONIC_RAW) < deadline) {
+		usleep(50000);
+		page_copy(self->page, &c);
+		/*
+		 * A new sample since the last look; the second one closes a
+		 * short window that began with the first, after the change.
+		 */
+		if ((c.ext.freq_long_window_ns ^ c.ext.freq_short_window_ns) != sig) {
+			sig = c.ext.freq_long_window_ns ^ c.ext.freq_short_window_ns;
+			new_samples++;
+		}
+		if (new_samples < 2)
+			continue;
+		TH_LOG("measured %lld ppb over %lld ns (REALTIME %lld ppb)",
+		       (long long)c.ext.freq_mono_short_ppb,
+		       (long long)c.ext.freq_short_window_ns,
+		       (long long)c.ext.freq_real_short_ppb);
+		ASSERT_LE(llabs(c.ext.freq_mono_short_ppb - 100000), 2000);
+		ASSERT_LE(llabs(c.ext.freq_real_short_ppb - 100000), 2000);
+		ok = 1;
+		break;
+	}
+	ASSERT_TRUE(ok);
+}
+
+/*
+ * A 50 ms ADJ_OFFSET (PLL) slew: slew_pending_ns starts at 50 ms and
+ * falls, and what it says was slewed matches what the test measures the
+ * clock to have gained against MONOTONIC_RAW at the frequency set.
+ */
+TEST_F(ev, slew_progress_50ms)
+{
+	struct timex tx = { .modes = ADJ_OFFSET | ADJ_STATUS | ADJ_NANO |
+				     ADJ_TIMECONST | ADJ_FREQUENCY,
+			    .offset = 50 * NSEC_PER_MSEC, .status = STA_PLL,
+			    .constant = 0, .freq = 0 };
+	struct clockwatch_page c;
+	long long mono0, raw0, prev = 50 * NSEC_PER_MSEC + 1;
+	long long gained, done;
+	double rate;
+	int i;
+
+	REQUIRE_DESTRUCTIVE();
+	ASSERT_LE(0, adjtimex(&tx));
+	mono0 = now_ns(CLOCK_MONOTONIC);
+	raw0 = now_ns(CLOCK_MONOTONIC_RAW);
+	/* the PLL set a frequency too: slewing is what goes beyond it */
+	rate = tx.freq / 65536.0 * 1e-6;
+	page_copy(self->page, &c);
+	TH_LOG("after the call: pending %lld ns, freq %.3f ppm",
+	       (long long)c.ext.slew_pending_ns, rate * 1e6);
+	ASSERT_LE(llabs(c.ext.slew_pending_ns - 50 * NSEC_PER_MSEC), NSEC_PER_MSEC);
+	for (i = 0; i < 6; i++) {
+		sleep(1);
+		page_copy(self->page, &c);
+		TH_LOG("t+%d s: pending %lld ns", i + 1,
+		       (long long)c.ext.slew_pending_ns);
+		ASSERT_LE(c.ext.slew_pending_ns, prev);
+		prev = c.ext.slew_pending_ns;
+	}
+	ASSERT_LT(c.ext.slew_pending_ns, 45 * NSEC_PER_MSEC);
+	/* the test's own measurement, at the page's last sample */
+	gained = (c.clocks.monotonic_ns - mono0) - (c.clocks.monotonic_raw_ns - raw0) -
+		 (long long)((c.clocks.monotonic_raw_ns - raw0) * rate);
+	done = 50 * NSEC_PER_MSEC - c.ext.slew_pending_ns;
+	TH_LOG("slewed by the page %lld ns, measured by the test %lld ns",
+	       done, gained);
+	ASSERT_LE(llabs(done - gained), NSEC_PER_MSEC);
+}
+
+/*
+ * A leap second, as tools/testing/selftests/timers/leap-a-day.c makes
+ * one: the clock set to 23:59:57 UTC, STA_INS armed; at midnight the
+ * kernel inserts 23:59:60, which is a step of -1 s with cause LEAP_INSERT
+ * and no caller, TAI unchanged.
+ */
+TEST_F(ev, leap_second_insert)
+{
+	struct timex tx = {};
+	long long real0 = now_ns(CLOCK_REALTIME), mono0 = now_ns(CLOCK_MONOTONIC);
+	long long midnight, mono_end;
+	struct timespec ts;
+	int n, k, kl, armed = 0;
+
+	REQUIRE_DESTRUCTIVE();
+	drain(self->fd, self->evs, MAX_EVENTS);
+	midnight = (real0 / NSEC_PER_SEC / 86400 + 1) * 86400;
+	ts.tv_sec = midnight - 3;
+	ts.tv_nsec = 0;
+	ASSERT_EQ(0, clock_settime(CLOCK_REALTIME, &ts));
+	tx.modes = ADJ_STATUS;
+	tx.status = STA_INS;
+	ASSERT_LE(0, adjtimex(&tx));
+	ASSERT_EQ(CLOCKWATCH_LEAP_INSERT, self->page->ext.leap_pending);
+
+	mono_end = now_ns(CLOCK_MONOTONIC) + 8 * NSEC_PER_SEC;
+	while (now_ns(CLOCK_MONOTONIC) < mono_end) {
+		usleep(200000);
+		tx.modes = 0;
+		adjtimex(&tx);
+		if (tx.time.tv_sec >= midnight + 1)
+			break;
+	}
+	n = drain(self->fd, self->evs, MAX_EVENTS);
+	/* clear STA_INS, then put the clock back where it would be */
+	tx.modes = ADJ_STATUS;
+	tx.status = 0;
+	adjtimex(&tx);
+	{
+		long long back = real0 + (now_ns(CLOCK_MONOTONIC) - mono0);
+
+		ts.tv_sec = back / NSEC_PER_SEC;
+		ts.tv_nsec = back % NSEC_PER_SEC;
+		clock_settime(CLOCK_REALTIME, &ts);
+	}
+
+	for (k = -1, kl = 0; kl < n; kl++) {
+		if (self->evs[kl].type == CLOCKWATCH_EV_LEAP &&
+		    self->evs[kl].leap.leap_pending == CLOCKWATCH_LEAP_INSERT)
+			armed = 1;
+		if (self->evs[kl].type == CLOCKWATCH_EV_STEP &&
+		    self->evs[kl].step.cause == CLOCKWATCH_STEP_LEAP_INSERT)
+			k = kl;
+	}
+	ASSERT_TRUE(armed);
+	ASSERT_LE(0, k);
+	TH_LOG("leap step %lld ns at real %lld (midnight %lld)",
+	       (long long)self->evs[k].step.delta_ns,
+	       (long long)self->evs[k].real_ns, midnight * NSEC_PER_SEC);
+	ASSERT_EQ(-NSEC_PER_SEC, self->evs[k].step.delta_ns);
+	ASSERT_EQ(NSEC_PER_SEC, self->evs[k].step.tai_delta_ns);
+	ASSERT_EQ(0, self->evs[k].flags & CLOCKWATCH_EVF_TASK);
+	/* REALTIME went from just past midnight back to 23:59:59.x */
+	ASSERT_LE(llabs(self->evs[k].step.real_before_ns - midnight * NSEC_PER_SEC),
+		  100 * NSEC_PER_MSEC);
+	k = find(self->evs, n, CLOCKWATCH_EV_LEAP, k);
+	ASSERT_LE(0, k);
+	ASSERT_EQ(TIME_OOP, self->evs[k].leap.new_state);
+}
+
+TEST_HARNESS_MAIN
