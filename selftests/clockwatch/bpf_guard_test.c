@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/timex.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -296,6 +297,45 @@ TEST(clock_tracker_sees_step_and_write)
 	EXPECT_EQ(1, writes);
 	EXPECT_EQ(3, nr_clock_ev);	/* and the step back */
 	(void)saved;
+}
+
+/* Safe on any machine: a clock_settime() the kernel refuses changes nothing,
+ * and is still reported, with its caller. */
+TEST(clock_tracker_names_refused_caller)
+{
+	struct timespec bad = { .tv_sec = 0, .tv_nsec = 2 * NSEC_PER_SEC };
+	struct cw_clocks *c = NULL;
+	char comm[16] = "";
+	uint64_t seq0;
+	int i, found = 0;
+
+	if (geteuid() != 0)
+		SKIP(return, "needs root (BPF)");
+	ASSERT_EQ(0, cw_clocks__open(&c));
+	nr_clock_ev = 0;
+	cw_clocks__set_callback(c, collect_clock, NULL);
+	prctl(PR_GET_NAME, comm);
+	seq0 = cw_clocks__step_seq(c);
+	/* the system call itself: glibc refuses this one before the kernel */
+	EXPECT_EQ(-1, syscall(SYS_clock_settime, CLOCK_REALTIME, &bad));
+	EXPECT_EQ(EINVAL, errno);
+	cw_clocks__poll(c, 100);
+	for (i = 0; i < nr_clock_ev; i++) {
+		const struct cw_clock_event *e = &clock_ev[i];
+
+		if (e->call != CW_CALL_CLOCK_SETTIME || e->pid != (__u32)getpid())
+			continue;
+		found++;
+		TH_LOG("refused clock_settime: ret %lld, comm %.16s, delta %lld ns",
+		       (long long)e->ret, e->comm, (long long)e->delta_ns);
+		EXPECT_EQ(-EINVAL, e->ret);
+		EXPECT_EQ(0, strncmp(e->comm, comm, 16));
+		EXPECT_FALSE(e->flags & CW_CLOCK_EV_STEP);
+		EXPECT_LE(llabs(e->delta_ns), NSEC_PER_MSEC);
+	}
+	EXPECT_EQ(1, found);
+	EXPECT_EQ(seq0, cw_clocks__step_seq(c));
+	cw_clocks__close(c);
 }
 
 TEST_HARNESS_MAIN

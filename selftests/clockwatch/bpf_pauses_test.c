@@ -157,7 +157,7 @@ static int read_hist(struct cw_pauses *p, __u32 tgid, __u32 kind, struct cw_hist
 TEST(sigstop_300ms)
 {
 	struct cw_pauses_opts o = { .event_min_ns = 50 * NSEC_PER_MSEC };
-	long long t_stop, t_cont, truth, dur;
+	long long t_stop, t_stopped, t_cont, truth, dur;
 	struct cw_pauses *p;
 	struct cw_hist h;
 	int status, i, found = -1;
@@ -177,6 +177,7 @@ TEST(sigstop_300ms)
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
 	ASSERT_TRUE(WIFSTOPPED(status));
+	t_stopped = mono_ns();
 	sleep_until(t_stop + 300 * NSEC_PER_MSEC);
 	t_cont = mono_ns();
 	ASSERT_EQ(0, kill(child, SIGCONT));
@@ -191,11 +192,19 @@ TEST(sigstop_300ms)
 		}
 	ASSERT_NE(-1, found) TH_LOG("no stopped pause among %d events", col.n);
 	dur = col.ev[found].end_ns - col.ev[found].start_ns;
-	TH_LOG("SIGSTOP..SIGCONT %.3f ms (truth), reported stopped %.3f ms (%+.1f %%), of which %.3f ms runnable",
-	       truth / 1e6, dur / 1e6, 100.0 * (dur - truth) / truth, col.ev[found].runq_ns / 1e6);
-	EXPECT_LE(llabs(dur - truth), truth / 10);
-	/* the pause lies around the truth: it began after SIGSTOP was sent */
+	TH_LOG("SIGSTOP..SIGCONT %.3f ms (truth), reported stopped %.3f ms (%+.1f %%), of which %.3f ms runnable; the child stopped within %.3f ms of SIGSTOP",
+	       truth / 1e6, dur / 1e6, 100.0 * (dur - truth) / truth, col.ev[found].runq_ns / 1e6,
+	       (t_stopped - t_stop) / 1e6);
+	/*
+	 * 10 %; and a child busy on a loaded machine stops only once it runs
+	 * again to take the signal: the time until waitpid() saw it stopped
+	 * is a wait of another kind, not part of the stop.
+	 */
+	EXPECT_LE(llabs(dur - truth), truth / 10 + (t_stopped - t_stop));
+	/* the stop lies around the truth: it began between SIGSTOP and
+	 * waitpid() seeing it, and ended after SIGCONT */
 	EXPECT_GE((long long)col.ev[found].start_ns, t_stop);
+	EXPECT_LE((long long)col.ev[found].start_ns, t_stopped);
 	EXPECT_GE((long long)col.ev[found].end_ns, t_cont);
 
 	/* the histogram saw the same single pause */
