@@ -24,6 +24,8 @@ const char *argp_program_bug_address = CLOCKWATCH_BUG_ADDRESS;
 /* One line per subcommand, so each addition is a one-line diff. */
 static const struct command commands[] = {
 	{ "status", "show the clocks and the NTP state the module publishes", cmd_status },
+	{ "now", "the time as [earliest, latest] with its error bound and status", cmd_now },
+	{ "export", "metrics in the Prometheus text format: textfile or /metrics", cmd_export },
 	{ "watch", "print clock steps, NTP writes and other events as they happen", cmd_watch },
 	{ "stalls", "show how long processes were kept from running, and why (BPF)", cmd_stalls },
 	{ "guard", "run a command, report its pauses and clock steps (BPF)", cmd_guard },

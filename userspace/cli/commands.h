@@ -13,6 +13,8 @@ struct command {
 };
 
 int cmd_status(int argc, char **argv);
+int cmd_now(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_stalls(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
