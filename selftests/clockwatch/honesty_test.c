@@ -68,6 +68,7 @@ static void bracket(long long *a, long long *real, long long *b)
 	long long x, r, y;
 	int i;
 
+	*a = 0;
 	*b = -1;
 	for (i = 0; i < 20; i++) {
 		x = clock_ns(CLOCK_MONOTONIC_RAW);

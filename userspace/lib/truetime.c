@@ -199,7 +199,7 @@ static int sleep_until_deadline(__s64 ns, __s64 deadline)
 	return err ? -err : 0;
 }
 
-static int wait_args(struct cw_clock *clock, __s64 timeout_ns, __s64 *deadline)
+static int wait_args(const struct cw_clock *clock, __s64 timeout_ns, __s64 *deadline)
 {
 	if (!clock || (timeout_ns < 0 && timeout_ns != CW_WAIT_FOREVER))
 		return -EINVAL;
