@@ -97,8 +97,9 @@ CW_API void cw_reader__close(struct cw_reader *reader);
  * of at least the pinned minimum (report.min_recorded_ns) are kept, the
  * last 16 per thread and per process.  Steps come from the module's page
  * when /dev/clockwatch publishes them, else from the BPF clock tracker
- * pinned beside the pause tracker.  Reading needs read access to the
- * pinned maps, nothing else; no system call but bpf() map lookups.
+ * pinned beside the pause tracker.  Reading makes no system call but
+ * bpf() map lookups; it needs read access to the pinned files, and
+ * CAP_BPF where kernel.unprivileged_bpf_disabled is set.
  */
 #define CW_GUARD_PIN_DIR	"/sys/fs/bpf/clockwatch"
 
