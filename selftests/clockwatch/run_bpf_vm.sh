@@ -95,7 +95,7 @@ fi
 # clockwatch stalls --pid --json: a spinner stopped for 300 ms by SIGSTOP.
 sh -c 'while :; do :; done' &
 spin=$!
-"$cli" stalls --pid "$spin" --duration 5 --threshold 50 --json > "$tmp/stalls.json" 2> "$tmp/stalls.err" &
+"$cli" stalls --pid "$spin" --threshold 50 --json > "$tmp/stalls.json" 2> "$tmp/stalls.err" &
 cw=$!
 wait_tracing "$tmp/stalls.err"
 sleep 0.2
@@ -109,6 +109,8 @@ time.sleep(0.3)
 t1 = time.monotonic_ns()
 os.kill(pid, signal.SIGCONT)
 print(t1 - t0)' "$spin")
+sleep 0.5
+kill -INT "$cw"		# the summary comes at Ctrl-C
 wait "$cw"
 rc=$?
 kill "$spin"
@@ -156,7 +158,7 @@ up1=$(cut -d' ' -f1 /proc/uptime)
 date -s "@$(( $(date +%s) - 5 ))" > /dev/null
 # REALTIME at the step lies between before and before + the time elapsed
 # (/proc/uptime, 10 ms resolution, which covers the tool's start too)
-elapsed=$(awk -v a="$up0" -v b="$up1" 'BEGIN { printf "%d", (b - a + 0.02) * 1e9 }')
+elapsed=$(awk -v a="$up0" -v b="$up1" 'BEGIN { printf "%.0f", (b - a + 0.02) * 1e9 }')
 if [ $rc = 0 ] && python3 - "$tmp/guard.json" "$before" "$target" "$elapsed" <<'EOF'
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]

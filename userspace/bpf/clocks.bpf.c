@@ -52,6 +52,13 @@ struct {
 	__uint(max_entries, 64 * 1024);
 } events SEC(".maps");
 
+/*
+ * The programs' context is the per-syscall event's record, struct
+ * syscall_trace_enter/exit of kernel/trace/trace.h, read through CO-RE:
+ * its header (struct trace_entry) is larger on PREEMPT_RT, which moves
+ * the arguments.
+ */
+
 static __always_inline int read_timex(__u64 uptr, struct cw_timex_fields *f, __u32 *modes)
 {
 	struct __kernel_timex tx;
@@ -149,7 +156,7 @@ out:
 }
 
 SEC("tracepoint/syscalls/sys_enter_clock_settime")
-int enter_clock_settime(struct trace_event_raw_sys_enter *ctx)
+int enter_clock_settime(struct syscall_trace_enter *ctx)
 {
 	if ((__s32)ctx->args[0] == CLOCK_REALTIME)
 		enter(CW_CALL_CLOCK_SETTIME, CLOCK_REALTIME, 0);
@@ -157,14 +164,14 @@ int enter_clock_settime(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_clock_settime")
-int exit_clock_settime(struct trace_event_raw_sys_exit *ctx)
+int exit_clock_settime(struct syscall_trace_exit *ctx)
 {
 	leave(ctx->ret, true);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_settimeofday")
-int enter_settimeofday(struct trace_event_raw_sys_enter *ctx)
+int enter_settimeofday(struct syscall_trace_enter *ctx)
 {
 	/* settimeofday(NULL, tz) only sets the timezone */
 	if (ctx->args[0])
@@ -173,14 +180,14 @@ int enter_settimeofday(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_settimeofday")
-int exit_settimeofday(struct trace_event_raw_sys_exit *ctx)
+int exit_settimeofday(struct syscall_trace_exit *ctx)
 {
 	leave(ctx->ret, true);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_enter_adjtimex")
-int enter_adjtimex(struct trace_event_raw_sys_enter *ctx)
+int enter_adjtimex(struct syscall_trace_enter *ctx)
 {
 	if (ctx->args[0])
 		enter(CW_CALL_ADJTIMEX, 0, ctx->args[0]);
@@ -188,7 +195,7 @@ int enter_adjtimex(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_enter_clock_adjtime")
-int enter_clock_adjtime(struct trace_event_raw_sys_enter *ctx)
+int enter_clock_adjtime(struct syscall_trace_enter *ctx)
 {
 	if ((__s32)ctx->args[0] == CLOCK_REALTIME && ctx->args[1])
 		enter(CW_CALL_CLOCK_ADJTIME, CLOCK_REALTIME, ctx->args[1]);
@@ -206,14 +213,14 @@ static __always_inline void leave_adjtime(__s64 ret)
 }
 
 SEC("tracepoint/syscalls/sys_exit_adjtimex")
-int exit_adjtimex(struct trace_event_raw_sys_exit *ctx)
+int exit_adjtimex(struct syscall_trace_exit *ctx)
 {
 	leave_adjtime(ctx->ret);
 	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_clock_adjtime")
-int exit_clock_adjtime(struct trace_event_raw_sys_exit *ctx)
+int exit_clock_adjtime(struct syscall_trace_exit *ctx)
 {
 	leave_adjtime(ctx->ret);
 	return 0;
