@@ -431,7 +431,7 @@ TEST(cgroup_throttle)
 	 * per period (the emulated VM stretches some periods, which moves
 	 * the mean more than the median).
 	 */
-	truth_mean = truth_ns / (s1.nr_throttled - s0.nr_throttled ?: 1);
+	truth_mean = truth_ns / ((s1.nr_throttled - s0.nr_throttled) ?: 1);
 	TH_LOG("cpu.stat's mean throttle per period %.3f ms", truth_mean / 1e6);
 	EXPECT_LE(llabs(median - truth_mean), truth_mean / 4);
 }
