@@ -182,6 +182,51 @@ else
 	result not-ok "clockwatch guard reports the step made by date, its size and caller"
 fi
 
+# clockwatch watch without the module: steps with their caller and pauses,
+# from the BPF source.  Ready when its clock tracker's programs are loaded.
+"$cli" watch --json --timeout 120 > "$tmp/watch.json" 2> "$tmp/watch.err" &
+w=$!
+i=0
+while ! bpftool prog show 2>/dev/null | grep -q 'name exit_clock_set' && [ $i -lt 120 ]; do
+	sleep 0.5
+	i=$((i + 1))
+done
+sh -c 'while :; do :; done' &
+spin=$!
+sleep 0.5
+date -s "@$(( $(date +%s) + 3 ))" > /dev/null
+kill -STOP "$spin"
+sleep 0.3
+kill -CONT "$spin"
+date -s "@$(( $(date +%s) - 3 ))" > /dev/null
+sleep 1
+kill -INT "$w"
+wait "$w"
+kill "$spin"
+wait "$spin" 2>/dev/null
+if python3 - "$tmp/watch.json" "$spin" <<'EOF'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+spin = int(sys.argv[2])
+steps = [l for l in lines if l.get("type") == "step" and l.get("source") == "bpf"]
+stops = [l for l in lines if l.get("type") == "pause" and l["pid"] == spin
+         and l["kind"] == "stopped"]
+print("# watch: %d steps by %s, %+.3f s then %+.3f s; spinner stopped %.1f ms"
+      % (len(steps), ",".join(s["comm"] for s in steps),
+         steps[0]["delta_ns"] / 1e9 if steps else 0,
+         steps[-1]["delta_ns"] / 1e9 if steps else 0,
+         stops[0]["duration_ns"] / 1e6 if stops else 0))
+assert len(steps) == 2 and all(s["comm"] == "date" for s in steps)
+assert steps[0]["delta_ns"] > 2e9 and steps[1]["delta_ns"] < -2e9
+assert len(stops) == 1 and stops[0]["duration_ns"] >= 250e6
+EOF
+then
+	result ok "clockwatch watch shows steps with their caller, and pauses, without the module"
+else
+	sed 's/^/# /' "$tmp/watch.err" "$tmp/watch.json" | head -40
+	result not-ok "clockwatch watch shows steps with their caller, and pauses, without the module"
+fi
+
 "$cli" status > "$tmp/status.txt" 2>&1
 rc=$?
 "$cli" status --json > "$tmp/status.json" 2> /dev/null
