@@ -217,7 +217,9 @@ print("# watch: %d steps by %s, %+.3f s then %+.3f s; spinner stopped %.1f ms"
          steps[-1]["delta_ns"] / 1e9 if steps else 0,
          stops[0]["duration_ns"] / 1e6 if stops else 0))
 assert len(steps) == 2 and all(s["comm"] == "date" for s in steps)
-assert steps[0]["delta_ns"] > 2e9 and steps[1]["delta_ns"] < -2e9
+# whole seconds +3 then -3 from a whole-second read, made by slow processes:
+# the signs, and no more than 4 s each (the sizes are the C test's job)
+assert 0 < steps[0]["delta_ns"] <= 4e9 and -4e9 <= steps[1]["delta_ns"] < 0
 assert len(stops) == 1 and stops[0]["duration_ns"] >= 250e6
 EOF
 then
