@@ -218,8 +218,8 @@ print("# watch: %d steps by %s, %+.3f s then %+.3f s; spinner stopped %.1f ms"
          stops[0]["duration_ns"] / 1e6 if stops else 0))
 assert len(steps) == 2 and all(s["comm"] == "date" for s in steps)
 # whole seconds +3 then -3 from a whole-second read, made by slow processes:
-# the signs, and no more than 4 s each (the sizes are the C test's job)
-assert 0 < steps[0]["delta_ns"] <= 4e9 and -4e9 <= steps[1]["delta_ns"] < 0
+# the signs, and sizes date can make (the exact sizes are the C test's job)
+assert 0 < steps[0]["delta_ns"] <= 3.1e9 and -5e9 <= steps[1]["delta_ns"] < 0
 assert len(stops) == 1 and stops[0]["duration_ns"] >= 250e6
 EOF
 then
