@@ -73,11 +73,16 @@ install: modules userspace
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 	$(Q)$(MAKE) -C userspace install
 
-# The stall probe's benchmarks: its overhead against cyclictest's (6.1),
-# and its distributions beside timerlat's (6.1-rt); see scripts/bench-stalls.
+# The benchmarks: the stall probe's overhead against cyclictest's (6.1) and
+# its distributions beside timerlat's (6.1-rt), scripts/bench-stalls; the
+# cost of now() against clock_gettime() on this machine, scripts/bench-now;
+# the sched_switch program's cost per event against runqlat.bt's,
+# scripts/bench-bpf.
 bench: deps
 	$(Q)scripts/bench-stalls
 	$(Q)scripts/bench-now
+	$(Q)scripts/bench-bpf --kernel 6.1
+	$(Q)scripts/bench-bpf --kernel 6.12
 
 dkms-install:
 	$(Q)scripts/dkms-install
