@@ -609,18 +609,37 @@ TEST_F(ev, slew_progress_50ms)
 	struct clockwatch_page c;
 	long long mono0, raw0, prev = 50 * NSEC_PER_MSEC + 1;
 	long long gained, done, per_s = 0, age, tolerance;
+	unsigned long long missed;
 	double rate;
 	int i;
 
 	REQUIRE_DESTRUCTIVE();
-	ASSERT_LE(0, adjtimex(&tx));
-	mono0 = now_ns(CLOCK_MONOTONIC);
-	raw0 = now_ns(CLOCK_MONOTONIC_RAW);
+	/*
+	 * A call the kretprobe could not catch is counted in ntp_missed,
+	 * not lost silently; the slew is what this test is about, so make
+	 * such a call again.
+	 */
+	for (i = 0; i < 3; i++) {
+		missed = self->page->ext.ntp_missed;
+		tx.modes = ADJ_OFFSET | ADJ_STATUS | ADJ_NANO | ADJ_TIMECONST |
+			   ADJ_FREQUENCY;
+		tx.offset = 50 * NSEC_PER_MSEC;
+		tx.status = STA_PLL;
+		tx.constant = 0;
+		tx.freq = 0;
+		ASSERT_LE(0, adjtimex(&tx));
+		mono0 = now_ns(CLOCK_MONOTONIC);
+		raw0 = now_ns(CLOCK_MONOTONIC_RAW);
+		page_copy(self->page, &c);
+		if (c.ext.ntp_missed == missed)
+			break;
+		TH_LOG("the adjtimex() probe missed the call (%llu missed): again",
+		       (unsigned long long)c.ext.ntp_missed);
+	}
 	/* the PLL set a frequency too: slewing is what goes beyond it */
 	rate = tx.freq / 65536.0 * 1e-6;
-	page_copy(self->page, &c);
-	TH_LOG("after the call: pending %lld ns, freq %.3f ppm",
-	       (long long)c.ext.slew_pending_ns, rate * 1e6);
+	TH_LOG("after the call: pending %lld ns, freq %.3f ppm, offset returned %ld ns",
+	       (long long)c.ext.slew_pending_ns, rate * 1e6, (long)tx.offset);
 	ASSERT_LE(llabs(c.ext.slew_pending_ns - 50 * NSEC_PER_MSEC), NSEC_PER_MSEC);
 	for (i = 0; i < 6; i++) {
 		sleep(1);
@@ -628,7 +647,8 @@ TEST_F(ev, slew_progress_50ms)
 		TH_LOG("t+%d s: pending %lld ns", i + 1,
 		       (long long)c.ext.slew_pending_ns);
 		ASSERT_LE(c.ext.slew_pending_ns, prev);
-		per_s = prev - c.ext.slew_pending_ns;
+		if (prev - c.ext.slew_pending_ns > per_s)
+			per_s = prev - c.ext.slew_pending_ns;
 		prev = c.ext.slew_pending_ns;
 	}
 	ASSERT_LT(c.ext.slew_pending_ns, 45 * NSEC_PER_MSEC);
@@ -639,7 +659,7 @@ TEST_F(ev, slew_progress_50ms)
 	/*
 	 * The page's figure is as of its last once-a-second sample
 	 * (slew_mono_ns), the test's as of the clocks' refresh: allow for
-	 * what slewed in between, at the rate of the last second.
+	 * what slewed in between, at the fastest rate of a second seen.
 	 */
 	age = c.clocks.monotonic_ns - c.ext.slew_mono_ns;
 	tolerance = NSEC_PER_MSEC + per_s * age / NSEC_PER_SEC;
