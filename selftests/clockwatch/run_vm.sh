@@ -84,6 +84,8 @@ done
 # A real sync daemon against the module (a script: chronyd and the CLI).
 CLOCKWATCH_DESTRUCTIVE=1 CLOCKWATCH_CLI="$top/userspace/build/clockwatch" \
 	"$here/chrony_test.sh" || fail=1
+# The tracepoints against steps and writes the script makes itself.
+CLOCKWATCH_DESTRUCTIVE=1 "$here/trace_test.sh" || fail=1
 
 if rmmod clockwatch; then
 	result ok "rmmod clockwatch"
