@@ -38,20 +38,6 @@ echo "# kernel $(uname -r), $(nproc) CPUs, module-less (no /dev/clockwatch)"
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-# qemu's TCG does not always see kernel text that another vCPU patched: a
-# tracepoint's static key flipping while a CPU runs past it ends in an
-# "Oops: int3" (seen once on 6.12 as the last BPF program left
-# sched_wakeup).  Keep the keys of every tracepoint the suite uses on for
-# the whole run, with tracefs events that record nothing (tracing_on 0),
-# so that attaching and detaching BPF programs never patches the text.
-tr=/sys/kernel/tracing
-echo 0 > $tr/tracing_on
-for e in sched/sched_switch sched/sched_wakeup sched/sched_wakeup_new \
-	sched/sched_process_fork syscalls/sys_enter_clock_settime \
-	syscalls/sys_exit_clock_settime; do
-	[ -e $tr/events/$e/enable ] && echo 1 > $tr/events/$e/enable
-done
-
 for attach in tp_btf raw_tp; do
 	echo "# pause tracker with $attach programs"
 	CW_BPF_ATTACH=$attach "$here/build/bpf_pauses_test" || fail=1
