@@ -161,11 +161,16 @@ struct clockwatch_dev {
  * @cw:		the device
  * @cursor:	seq of the next record this reader gets
  * @read_lock:	serialises read() calls on this file; protects @cursor
+ * @may_read_events: the opener had CAP_PERFMON or CAP_SYS_ADMIN: the
+ *		event stream names processes (pid, comm), so only such a
+ *		file may read it.  Set at open(), never changed: a file
+ *		handed to another process keeps its opener's right.
  */
 struct clockwatch_file {
 	struct clockwatch_dev *cw;
 	u64 cursor;
 	struct mutex read_lock;		/* protects cursor */
+	bool may_read_events;
 };
 
 int clockwatch_page_alloc(struct clockwatch_dev *cw);

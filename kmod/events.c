@@ -230,9 +230,10 @@ static bool clockwatch_events_ready(struct clockwatch_file *cf)
  * @count:	its size
  * @nonblock:	O_NONBLOCK: do not wait for a first record
  *
- * Return: bytes copied (a multiple of CLOCKWATCH_EVENT_SIZE), -EINVAL for
- * a buffer smaller than one record, -EAGAIN (nonblock) or -ERESTARTSYS
- * when waiting for the first one, -EFAULT.
+ * Return: bytes copied (a multiple of CLOCKWATCH_EVENT_SIZE), -EPERM when
+ * the file's opener may not read events (see clockwatch_open()), -EINVAL
+ * for a buffer smaller than one record, -EAGAIN (nonblock) or
+ * -ERESTARTSYS when waiting for the first one, -EFAULT.
  */
 ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 			       size_t count, bool nonblock)
@@ -242,6 +243,8 @@ ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 	size_t done = 0;
 	int ret;
 
+	if (!cf->may_read_events)
+		return -EPERM;
 	if (count < CLOCKWATCH_EVENT_SIZE)
 		return -EINVAL;
 
@@ -285,11 +288,14 @@ ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
  * @file:	the file
  * @wait:	the poll table
  *
- * Return: EPOLLIN | EPOLLRDNORM when read() would not block, else 0.
+ * Return: EPOLLIN | EPOLLRDNORM when read() would not block, EPOLLERR
+ * when it would fail with -EPERM, else 0.
  */
 __poll_t clockwatch_events_poll(struct clockwatch_file *cf, struct file *file,
 				struct poll_table_struct *wait)
 {
+	if (!cf->may_read_events)
+		return EPOLLERR;
 	poll_wait(file, &cf->cw->ev_wq, wait);
 	return clockwatch_events_ready(cf) ? EPOLLIN | EPOLLRDNORM : 0;
 }

@@ -16,6 +16,7 @@
  * Copyright (C) 2025 clockwatch developers
  */
 
+#include <linux/capability.h>
 #include <linux/compat.h>
 #include <linux/fs.h>
 #include <linux/init.h>
@@ -43,6 +44,12 @@ static struct clockwatch_dev *to_clockwatch_dev(struct file *file)
 /*
  * open(): a reader of its own, whose event cursor starts at the next
  * record.  misc_open() left the miscdevice in private_data.
+ *
+ * Anyone may open the device and map the page: it says no more than
+ * adjtimex(modes = 0), which anyone may call.  The event stream also
+ * says which process stepped or adjusted the clock, so reading it takes
+ * the right to observe other processes: CAP_PERFMON (or CAP_SYS_ADMIN),
+ * checked here, against the opener, as perf_event_open() does.
  */
 static int clockwatch_open(struct inode *inode, struct file *file)
 {
@@ -54,6 +61,7 @@ static int clockwatch_open(struct inode *inode, struct file *file)
 	if (!cf)
 		return -ENOMEM;
 	clockwatch_events_open(cw, cf);
+	cf->may_read_events = perfmon_capable();
 	file->private_data = cf;
 	return 0;
 }

@@ -367,9 +367,15 @@ static void module_close(struct watch_source *src)
 static int module_open(struct watch_source *src)
 {
 	int fd = open(env.device, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	if (fd < 0)
 		return -errno;
+	/* POLLERR: this file may not read events (no CAP_PERFMON). */
+	if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLERR)) {
+		close(fd);
+		return -EPERM;
+	}
 	src->name = "module";
 	src->fd = fd;
 	src->drain = module_drain;
@@ -399,7 +405,9 @@ int cmd_watch(int argc, char **argv)
 
 	err = module_open(&srcs[nsrc]);
 	if (err) {
-		fprintf(stderr, "clockwatch watch: %s: %s\n", env.device, strerror(-err));
+		fprintf(stderr, "clockwatch watch: %s: %s%s\n", env.device,
+			strerror(-err), err == -EPERM ?
+			" (the event stream needs CAP_PERFMON or CAP_SYS_ADMIN)" : "");
 		if (err != -ENOENT)
 			return EXIT_ERROR;
 	} else {
