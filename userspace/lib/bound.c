@@ -8,6 +8,10 @@
  * The status decides whether there is a bound at all; in doubt the
  * answer is never SYNCHRONIZED.  Documentation/bound.rst has the why of
  * each term and each rule.
+ *
+ * Two ways in, one set of rules: cw_bound_compute() from all the facts,
+ * and cw_bound_settled() from what a page update settled (cw_settle())
+ * and a REALTIME read, for now() between page updates.
  */
 #include <sys/timex.h>
 
@@ -30,9 +34,13 @@ static __u64 drift_term(__u64 max_drift_ppb, __s64 since_ns)
 
 	if (since_ns <= 0)
 		return 0;
-	/* Up to about two days at 50 ppm the product fits: one division. */
-	if (!__builtin_mul_overflow(max_drift_ppb, (__u64)since_ns, &whole))
-		return whole / CW_NSEC_PER_SEC + (whole % CW_NSEC_PER_SEC != 0);
+	/*
+	 * Up to about four days at 50 ppm the product fits: one division,
+	 * rounded up by adding 1e9 - 1 first (shorter than the remainder).
+	 */
+	if (!__builtin_mul_overflow(max_drift_ppb, (__u64)since_ns, &whole) &&
+	    !__builtin_add_overflow(whole, CW_NSEC_PER_SEC - 1, &whole))
+		return whole / CW_NSEC_PER_SEC;
 	s = (__u64)since_ns / CW_NSEC_PER_SEC;
 	rest = (__u64)since_ns % CW_NSEC_PER_SEC;
 	whole = max_drift_ppb * s;
@@ -62,79 +70,125 @@ static __u32 module_reason(__u32 sync_reason)
 	}
 }
 
+/* Of the leap second bits, what the facts say. */
+static __u32 facts_leap(const struct cw_facts *f)
+{
+	__u32 leap = 0;
+
+	if (f->leap_pending != CLOCKWATCH_LEAP_NONE ||
+	    f->time_state == TIME_INS || f->time_state == TIME_DEL)
+		leap |= CW_LEAP_ARMED;
+	if (f->time_state == TIME_OOP || f->time_state == TIME_WAIT)
+		leap |= CW_LEAP_DONE;
+	return leap;
+}
+
+/*
+ * The status rules that look at the page alone, in their order, after
+ * the page's age.  Of the time since the maxerror write, only two
+ * thresholds are left to compare: see rules_status().
+ */
+static void page_rules(const struct cw_facts *f, struct cw_settled *s)
+{
+	s->kernel_after_ns = INT64_MAX;
+	s->silent_after_ns = INT64_MAX;
+	if (f->sync_state == CLOCKWATCH_SYNC_DISRUPTED) {
+		s->reason = module_reason(f->sync_reason);
+		s->status = CW_STATUS_DISRUPTED;
+		return;
+	}
+	s->status = CW_STATUS_UNSYNCHRONIZED;
+	if (!f->anchor_raw_ns) {
+		s->reason = CW_REASON_NO_DAEMON;
+		return;
+	}
+	if (f->maxerror_us >= CW_MAXERROR_LIMIT_US || f->maxerror_us < 0) {
+		s->reason = CW_REASON_MAXERROR_LIMIT;
+		return;
+	}
+	if (f->ntp_status & STA_UNSYNC) {
+		s->reason = CW_REASON_STA_UNSYNC;
+		return;
+	}
+	if (f->time_state == TIME_ERROR) {
+		s->reason = CW_REASON_TIME_ERROR;
+		return;
+	}
+	/*
+	 * The kernel grows its own maxerror by 500 µs a second and sets
+	 * STA_UNSYNC at 16 s; nobody may have called adjtimex() since.  It
+	 * counts whole seconds: 16 s is reached at the first whole second
+	 * whose 500 µs make up the difference.
+	 */
+	s->kernel_after_ns = (CW_MAXERROR_LIMIT_US - f->maxerror_us +
+			      CW_KERNEL_GROWTH_US - 1) / CW_KERNEL_GROWTH_US *
+			     CW_NSEC_PER_SEC - 1;
+	switch (f->sync_state) {
+	case CLOCKWATCH_SYNC_UNSYNCHRONIZED:
+		s->reason = module_reason(f->sync_reason);
+		return;
+	case CLOCKWATCH_SYNC_FREE_RUNNING:
+		s->reason = CW_REASON_DAEMON_SILENT;
+		s->status = CW_STATUS_FREE_RUNNING;
+		return;
+	case CLOCKWATCH_SYNC_SYNCHRONIZED:
+		break;
+	default:
+		s->reason = CW_REASON_MODULE;	/* a state this library does not know */
+		s->status = CW_STATUS_UNKNOWN;
+		return;
+	}
+	/* 8 intervals of more than 36 years are never passed. */
+	if (f->interval_ns > 0 && f->interval_ns <= INT64_MAX / CW_FREERUN_INTERVALS)
+		s->silent_after_ns = CW_FREERUN_INTERVALS * f->interval_ns;
+	s->reason = CW_REASON_SYNCED;
+	s->status = CW_STATUS_SYNCHRONIZED;
+}
+
+/* The status at since_ns after the maxerror write; *reason says why. */
+static __u32 rules_status(const struct cw_settled *s, __s64 since_ns,
+			  __u32 *reason)
+{
+	if (since_ns > s->kernel_after_ns) {
+		*reason = CW_REASON_KERNEL_LIMIT;
+		return CW_STATUS_UNSYNCHRONIZED;
+	}
+	if (since_ns > s->silent_after_ns) {
+		*reason = CW_REASON_DAEMON_SILENT;
+		return CW_STATUS_FREE_RUNNING;
+	}
+	*reason = s->reason;
+	return s->status;
+}
+
+static bool page_stale(__s64 raw_ns, __s64 page_raw_ns)
+{
+	return raw_ns - page_raw_ns > CW_STALE_NS;
+}
+
 /*
  * The status before the bound is looked at; *reason says why.  Only
  * SYNCHRONIZED and FREE_RUNNING come with a bound.
  */
 static __u32 facts_status(const struct cw_facts *f, __u32 *reason)
 {
-	__s64 since = f->raw_ns - f->anchor_raw_ns;
-	__s64 kernel_us;
+	struct cw_settled s;
 
 	if (!f->have_sync) {
 		*reason = CW_REASON_PAGE_OLD;
 		return CW_STATUS_UNKNOWN;
 	}
-	if (f->raw_ns - f->page_raw_ns > CW_STALE_NS) {
+	if (page_stale(f->raw_ns, f->page_raw_ns)) {
 		*reason = CW_REASON_PAGE_STALE;
 		return CW_STATUS_UNKNOWN;
 	}
-	if (f->sync_state == CLOCKWATCH_SYNC_DISRUPTED) {
-		*reason = module_reason(f->sync_reason);
-		return CW_STATUS_DISRUPTED;
-	}
-	if (f->clocks_disagree) {
+	page_rules(f, &s);
+	/* A step the page does not show yet, unless the module says disrupted. */
+	if (f->clocks_disagree && s.status != CW_STATUS_DISRUPTED) {
 		*reason = CW_REASON_CLOCKS_DISAGREE;
 		return CW_STATUS_UNKNOWN;
 	}
-	if (!f->anchor_raw_ns) {
-		*reason = CW_REASON_NO_DAEMON;
-		return CW_STATUS_UNSYNCHRONIZED;
-	}
-	if (f->maxerror_us >= CW_MAXERROR_LIMIT_US || f->maxerror_us < 0) {
-		*reason = CW_REASON_MAXERROR_LIMIT;
-		return CW_STATUS_UNSYNCHRONIZED;
-	}
-	if (f->ntp_status & STA_UNSYNC) {
-		*reason = CW_REASON_STA_UNSYNC;
-		return CW_STATUS_UNSYNCHRONIZED;
-	}
-	if (f->time_state == TIME_ERROR) {
-		*reason = CW_REASON_TIME_ERROR;
-		return CW_STATUS_UNSYNCHRONIZED;
-	}
-	/*
-	 * The kernel grows its own maxerror by 500 µs a second and sets
-	 * STA_UNSYNC at 16 s; nobody may have called adjtimex() since.
-	 */
-	/* since >> 29 over-counts seconds (2^29 ns < 1 s): a cheap first test. */
-	kernel_us = f->maxerror_us + CW_KERNEL_GROWTH_US * ((since >> 29) + 1);
-	if (since > 0 && kernel_us >= CW_MAXERROR_LIMIT_US)
-		kernel_us = f->maxerror_us +
-			    CW_KERNEL_GROWTH_US * (since / CW_NSEC_PER_SEC);
-	if (since > 0 && kernel_us >= CW_MAXERROR_LIMIT_US) {
-		*reason = CW_REASON_KERNEL_LIMIT;
-		return CW_STATUS_UNSYNCHRONIZED;
-	}
-	switch (f->sync_state) {
-	case CLOCKWATCH_SYNC_UNSYNCHRONIZED:
-		*reason = module_reason(f->sync_reason);
-		return CW_STATUS_UNSYNCHRONIZED;
-	case CLOCKWATCH_SYNC_FREE_RUNNING:
-		*reason = CW_REASON_DAEMON_SILENT;
-		return CW_STATUS_FREE_RUNNING;
-	case CLOCKWATCH_SYNC_SYNCHRONIZED:
-		break;
-	default:
-		*reason = CW_REASON_MODULE;	/* a state this library does not know */
-		return CW_STATUS_UNKNOWN;
-	}
-	if (f->interval_ns > 0 && since > CW_FREERUN_INTERVALS * f->interval_ns) {
-		*reason = CW_REASON_DAEMON_SILENT;
-		return CW_STATUS_FREE_RUNNING;
-	}
-	*reason = CW_REASON_SYNCED;
-	return CW_STATUS_SYNCHRONIZED;
+	return rules_status(&s, f->raw_ns - f->anchor_raw_ns, reason);
 }
 
 /* ns since the epoch of the UTC midnight at or before t. */
@@ -151,21 +205,15 @@ static __s64 midnight_before(__s64 t)
  * it happens at the next UTC midnight.  In progress or just done
  * (TIME_OOP, TIME_WAIT): it happened at the last one.
  */
-static bool leap_near(const struct cw_facts *f, __u64 bound)
+static bool leap_near(__u32 leap, __s64 real_ns, __u64 bound)
 {
 	const __s64 day = CW_SEC_PER_DAY * CW_NSEC_PER_SEC;
 	__u64 reach = add_sat(bound, CW_LEAP_NS);
-	bool armed = f->leap_pending != CLOCKWATCH_LEAP_NONE ||
-		     f->time_state == TIME_INS || f->time_state == TIME_DEL;
-	bool done = f->time_state == TIME_OOP || f->time_state == TIME_WAIT;
-	__s64 prev;
+	__s64 prev = midnight_before(real_ns);
 
-	if (!armed && !done)
-		return false;
-	prev = midnight_before(f->real_ns);
-	if (armed && (__u64)(prev + day - f->real_ns) <= reach)
+	if ((leap & CW_LEAP_ARMED) && (__u64)(prev + day - real_ns) <= reach)
 		return true;
-	return done && (__u64)(f->real_ns - prev) <= reach;
+	return (leap & CW_LEAP_DONE) && (__u64)(real_ns - prev) <= reach;
 }
 
 static void set_unbounded(struct cw_now *out)
@@ -175,51 +223,106 @@ static void set_unbounded(struct cw_now *out)
 	out->latest_ns = INT64_MAX;
 }
 
-void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
-		      struct cw_now *out)
+/*
+ * Every field of *out, each written once: a memset() first would be a
+ * "rep stos", whose start-up alone is a sizeable part of a now() call.
+ * Inline in both callers, so that the settled one drops the window and
+ * the flags, which are 0 there.
+ */
+static inline __attribute__((always_inline))
+void put_now(struct cw_now *out, __u32 status, __u32 reason, __s64 real_ns,
+	     __s64 since_ns, __s64 maxerror_us, __s64 window_ns, __u32 flags,
+	     __u32 leap, __u64 max_drift_ppb)
 {
-	__u64 bound;
+	__u64 maxerror, drift, window, leap_ns = 0, bound;
 
-	/*
-	 * Field by field: a memset() here is a "rep stos", whose start-up
-	 * alone is a sizeable part of a now() call.
-	 */
-	out->flags = 0;
+	out->real_ns = real_ns;
 	out->__reserved = 0;
-	out->maxerror_ns = 0;
-	out->drift_ns = 0;
-	out->window_ns = 0;
-	out->leap_ns = 0;
-	out->since_write_ns = 0;
-	out->real_ns = f->real_ns;
-	out->status = facts_status(f, &out->reason);
-	if (out->status != CW_STATUS_SYNCHRONIZED &&
-	    out->status != CW_STATUS_FREE_RUNNING) {
+	if (status != CW_STATUS_SYNCHRONIZED && status != CW_STATUS_FREE_RUNNING) {
+		out->status = status;
+		out->reason = reason;
+		out->flags = 0;
+		out->maxerror_ns = 0;
+		out->drift_ns = 0;
+		out->window_ns = 0;
+		out->leap_ns = 0;
+		out->since_write_ns = 0;
 		set_unbounded(out);
 		return;
 	}
 
-	out->since_write_ns = f->raw_ns - f->anchor_raw_ns;
-	out->maxerror_ns = (__u64)f->maxerror_us * 1000;
-	out->drift_ns = drift_term(max_drift_ppb, out->since_write_ns);
-	out->window_ns = f->window_ns > 0 ? (__u64)f->window_ns : 0;
-	if (f->bracketed)
-		out->flags |= CW_NOW_BRACKETED;
-	bound = add_sat(add_sat(out->maxerror_ns, out->drift_ns), out->window_ns);
-	if (leap_near(f, bound)) {
-		out->leap_ns = CW_LEAP_NS;
-		out->flags |= CW_NOW_LEAP;
+	maxerror = (__u64)maxerror_us * 1000;
+	drift = drift_term(max_drift_ppb, since_ns);
+	window = window_ns > 0 ? (__u64)window_ns : 0;
+	bound = add_sat(add_sat(maxerror, drift), window);
+	if (leap && leap_near(leap, real_ns, bound)) {
+		leap_ns = CW_LEAP_NS;
+		flags |= CW_NOW_LEAP;
 		bound = add_sat(bound, CW_LEAP_NS);
 	}
+	out->flags = flags;
+	out->maxerror_ns = maxerror;
+	out->drift_ns = drift;
+	out->window_ns = window;
+	out->leap_ns = leap_ns;
+	out->since_write_ns = since_ns;
 	if (bound > (__u64)INT64_MAX) {
 		set_unbounded(out);
 		out->status = CW_STATUS_UNSYNCHRONIZED;
 		out->reason = CW_REASON_MAXERROR_LIMIT;
 		return;
 	}
+	out->status = status;
+	out->reason = reason;
 	out->bound_ns = bound;
-	out->earliest_ns = f->real_ns < INT64_MIN + (__s64)bound ?
-			   INT64_MIN : f->real_ns - (__s64)bound;
-	out->latest_ns = f->real_ns > INT64_MAX - (__s64)bound ?
-			 INT64_MAX : f->real_ns + (__s64)bound;
+	out->earliest_ns = real_ns < INT64_MIN + (__s64)bound ?
+			   INT64_MIN : real_ns - (__s64)bound;
+	out->latest_ns = real_ns > INT64_MAX - (__s64)bound ?
+			 INT64_MAX : real_ns + (__s64)bound;
+}
+
+void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
+		      struct cw_now *out)
+{
+	__u32 reason, status = facts_status(f, &reason);
+
+	put_now(out, status, reason, f->real_ns, f->raw_ns - f->anchor_raw_ns,
+		f->maxerror_us, f->window_ns,
+		f->bracketed ? CW_NOW_BRACKETED : 0, facts_leap(f),
+		max_drift_ppb);
+}
+
+bool cw_settle(const struct cw_facts *f, struct cw_settled *s)
+{
+	if (!f->have_sync)
+		return false;
+	s->seq = f->seq;
+	s->leap = facts_leap(f);
+	s->page_real_ns = f->page_real_ns;
+	s->page_raw_ns = f->page_raw_ns;
+	s->anchor_raw_ns = f->anchor_raw_ns;
+	s->maxerror_us = f->maxerror_us;
+	page_rules(f, s);
+	return true;
+}
+
+/*
+ * The facts of a page-time read are the settled ones, REALTIME, and
+ * MONOTONIC_RAW from cw_page_time(): no window, not bracketed, clocks
+ * that agree.  The rest of cw_bound_compute() follows as it is.
+ */
+bool cw_bound_settled(const struct cw_settled *s, __s64 real_ns,
+		      __u64 max_drift_ppb, struct cw_now *out)
+{
+	__s64 raw_ns, since_ns;
+	__u32 status, reason;
+
+	if (!cw_page_time(s->page_real_ns, s->page_raw_ns, real_ns, &raw_ns) ||
+	    page_stale(raw_ns, s->page_raw_ns))
+		return false;
+	since_ns = raw_ns - s->anchor_raw_ns;
+	status = rules_status(s, since_ns, &reason);
+	put_now(out, status, reason, real_ns, since_ns, s->maxerror_us, 0, 0,
+		s->leap, max_drift_ppb);
+	return true;
 }

@@ -5,11 +5,10 @@
  *
  * This is the only file that knows where the facts live in struct
  * clockwatch_page.  It reads the few fields it needs straight from the
- * mapping rather than copying the page, which keeps now() within a small
- * multiple of one clock_gettime().
+ * mapping rather than copying the page.  now() comes here once per page
+ * update; in between it keeps what the update settled and reads only the
+ * counter and REALTIME (cw_read_real_at()).
  */
-#include <time.h>
-
 #include "facts.h"
 
 #define LOAD(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -25,26 +24,11 @@
 				      ext.maxerror_interval_raw_ns) + sizeof(__s64))
 
 /*
- * MONOTONIC_RAW runs at most this much faster than REALTIME, as a shift:
- * 1/8 covers timex.tick at its limit (10 %) plus the frequency and slew
- * limits (500 ppm each).  Used only over the page's age, about 1 ms.
- */
-#define RAW_OVER_REAL_SHIFT	3
-
-/*
  * How far apart the page's REALTIME and MONOTONIC_RAW may have been read;
  * steps smaller than this are not told from slewing (they are within any
  * bound a daemon publishes anyway).
  */
 #define SNAPSHOT_SLACK_NS	2000
-
-static __s64 read_clock(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (__s64)ts.tv_sec * CW_NSEC_PER_SEC + ts.tv_nsec;
-}
 
 /* The fields, as they are now; caller checks the counter around this. */
 static void copy_fields(const struct clockwatch_page *p, __u32 size,
@@ -86,12 +70,12 @@ static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
 	__s64 raw0;
 
 	if (mode == CW_READ_PAGE_TIME) {
-		f->real_ns = read_clock(CLOCK_REALTIME);
+		f->real_ns = cw_read_clock(CLOCK_REALTIME);
 		return;
 	}
-	raw0 = read_clock(CLOCK_MONOTONIC_RAW);
-	f->real_ns = read_clock(CLOCK_REALTIME);
-	f->raw_ns = read_clock(CLOCK_MONOTONIC_RAW);
+	raw0 = cw_read_clock(CLOCK_MONOTONIC_RAW);
+	f->real_ns = cw_read_clock(CLOCK_REALTIME);
+	f->raw_ns = cw_read_clock(CLOCK_MONOTONIC_RAW);
 	f->window_ns = f->raw_ns - raw0;
 }
 
@@ -114,26 +98,12 @@ static int read_once(const struct clockwatch_page *p, __u32 size, bool sync,
 		copy_fields(p, size, sync, f);
 		read_clocks(mode, f);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == seq)
+		if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == seq) {
+			f->seq = seq;
 			return 0;
+		}
 	}
 	return -EAGAIN;
-}
-
-/*
- * Page time: MONOTONIC_RAW now from the page's snapshot and the REALTIME
- * elapsed since, rounded up.  false when REALTIME went backwards or the
- * snapshot is too old to lean on: then read MONOTONIC_RAW itself.
- */
-static bool raw_from_page(struct cw_facts *f)
-{
-	__s64 e = f->real_ns - f->page_real_ns;
-
-	if (e < 0 || e > CW_STALE_NS)
-		return false;
-	f->raw_ns = f->page_raw_ns + e + (e >> RAW_OVER_REAL_SHIFT) + 1;
-	f->window_ns = 0;
-	return true;
 }
 
 /*
@@ -144,7 +114,7 @@ static bool clocks_agree(const struct cw_facts *f)
 {
 	__s64 d_raw = f->raw_ns - f->page_raw_ns;
 	__s64 d_real = f->real_ns - f->page_real_ns;
-	__s64 slack = (d_raw > 0 ? d_raw >> RAW_OVER_REAL_SHIFT : 0) +
+	__s64 slack = (d_raw > 0 ? d_raw >> CW_RAW_OVER_REAL_SHIFT : 0) +
 		      SNAPSHOT_SLACK_NS;
 
 	return d_real >= d_raw - f->window_ns - slack && d_real <= d_raw + slack;
@@ -168,7 +138,8 @@ int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
 	err = read_once(page, size, sync, mode, f);
 	if (err)
 		return err;
-	if (mode == CW_READ_PAGE_TIME && raw_from_page(f))
+	if (mode == CW_READ_PAGE_TIME &&
+	    cw_page_time(f->page_real_ns, f->page_raw_ns, f->real_ns, &f->raw_ns))
 		return 0;
 	if (mode == CW_READ_PAGE_TIME) {
 		err = read_once(page, size, sync, CW_READ_BRACKETED, f);

@@ -7,11 +7,16 @@
  * bound.c turns the facts into [earliest, latest] and a status without
  * looking at the page.  Only facts.c knows where each fact lives in
  * struct clockwatch_page, so a change of the page touches one function.
+ *
+ * Between two page updates only REALTIME changes: bound.c settles what
+ * an update fixes once (struct cw_settled), and now() then needs one
+ * REALTIME read while the page's counter stays where it was.
  */
 #ifndef __CLOCKWATCH_FACTS_H
 #define __CLOCKWATCH_FACTS_H
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -25,6 +30,12 @@
 #define CW_STALE_NS		3000000000LL
 /* Leap second: the bound widens by this much across it, ns. */
 #define CW_LEAP_NS		1000000000LL
+/*
+ * MONOTONIC_RAW runs at most this much faster than REALTIME, as a shift:
+ * 1/8 covers timex.tick at its limit (10 %) plus the frequency and slew
+ * limits (500 ppm each).  Used only over the page's age, about 1 ms.
+ */
+#define CW_RAW_OVER_REAL_SHIFT	3
 
 #define CW_NSEC_PER_SEC		1000000000LL
 #define CW_SEC_PER_DAY		86400LL
@@ -59,6 +70,7 @@ enum cw_read_mode {
  * @time_state:		TIME_OK .. TIME_ERROR after it
  * @leap_pending:	CLOCKWATCH_LEAP_*
  * @step_seq:		steps seen by the module
+ * @seq:		the page's sequence counter when the facts were copied
  * @bracketed:		MONOTONIC_RAW was read around REALTIME
  * @clocks_disagree:	REALTIME moved unlike MONOTONIC_RAW since the
  *			page's snapshot: a step the page does not show yet
@@ -80,6 +92,7 @@ struct cw_facts {
 	__s32 time_state;
 	__u32 leap_pending;
 	__u64 step_seq;
+	__u32 seq;
 	bool bracketed;
 	bool clocks_disagree;
 };
@@ -112,5 +125,113 @@ int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
  */
 void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
 		      struct cw_now *out);
+
+/*
+ * Page time: MONOTONIC_RAW at real_ns, from the page's snapshot and the
+ * REALTIME elapsed since, rounded up.  false when REALTIME went backwards
+ * or the snapshot is too old to lean on: then read MONOTONIC_RAW itself.
+ */
+static inline bool cw_page_time(__s64 page_real_ns, __s64 page_raw_ns,
+				__s64 real_ns, __s64 *raw_ns)
+{
+	__s64 e = real_ns - page_real_ns;
+
+	if (e < 0 || e > CW_STALE_NS)
+		return false;
+	*raw_ns = page_raw_ns + e + (e >> CW_RAW_OVER_REAL_SHIFT) + 1;
+	return true;
+}
+
+/* struct cw_settled.leap */
+#define CW_LEAP_ARMED		(1U << 0) /* at the next UTC midnight */
+#define CW_LEAP_DONE		(1U << 1) /* in progress or done at the last one */
+
+/**
+ * struct cw_settled - what one page update settles for every now() until
+ *	the next: the facts of a page copy, with the status rules that look
+ *	at the page alone already applied
+ * @seq:		the page's sequence counter value they hold for
+ * @page_real_ns:	the page's clocks snapshot: REALTIME ...
+ * @page_raw_ns:	... and MONOTONIC_RAW
+ * @anchor_raw_ns:	as struct cw_facts
+ * @maxerror_us:	as struct cw_facts
+ * @kernel_after_ns:	since the maxerror write, MONOTONIC_RAW: after this
+ *			the kernel's own maxerror has reached 16 s; INT64_MAX
+ *			when another rule decides first
+ * @silent_after_ns:	... and after this the daemon counts as silent (8
+ *			update intervals); INT64_MAX: never
+ * @status:		CW_STATUS_* until either of those is passed
+ * @reason:		CW_REASON_* with it
+ * @leap:		CW_LEAP_*
+ */
+struct cw_settled {
+	__u32 seq;
+	__u32 leap;
+	__s64 page_real_ns;
+	__s64 page_raw_ns;
+	__s64 anchor_raw_ns;
+	__s64 maxerror_us;
+	__s64 kernel_after_ns;
+	__s64 silent_after_ns;
+	__u32 status;
+	__u32 reason;
+};
+
+/**
+ * cw_settle() - the settled part of page-time facts
+ * @f:		facts from cw_facts_read(), with the interval now() uses
+ * @s:		filled when the result is true
+ *
+ * Return: false for a page without the sync facts: its now() stays on
+ * cw_facts_read() and cw_bound_compute().
+ */
+bool cw_settle(const struct cw_facts *f, struct cw_settled *s);
+
+/**
+ * cw_bound_settled() - cw_bound_compute() on settled facts and a REALTIME
+ *	read made while the page's counter held @s->seq
+ * @s:			from cw_settle()
+ * @real_ns:		CLOCK_REALTIME
+ * @max_drift_ppb:	as cw_bound_compute()
+ * @out:		filled when the result is true, exactly as
+ *			cw_bound_compute() fills it for the facts of a
+ *			page-time cw_facts_read() that read @real_ns
+ *
+ * Return: false when REALTIME went backwards since the page's snapshot or
+ * the snapshot is stale; those take cw_facts_read() and
+ * cw_bound_compute().
+ */
+bool cw_bound_settled(const struct cw_settled *s, __s64 real_ns,
+		      __u64 max_drift_ppb, struct cw_now *out);
+
+static inline __s64 cw_read_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (__s64)ts.tv_sec * CW_NSEC_PER_SEC + ts.tv_nsec;
+}
+
+/**
+ * cw_read_real_at() - read CLOCK_REALTIME while the page is unchanged
+ * @page:	the mapped page
+ * @seq:	the sequence counter value of a copy made earlier
+ * @real_ns:	filled when the result is true
+ *
+ * The section of cw_facts_read() without the copy: inline, so that the
+ * REALTIME read goes on to the bound in a register.
+ *
+ * Return: true when the counter held @seq before and after the read: the
+ * copy's facts hold for @real_ns as they would for a cw_facts_read() now.
+ */
+static inline bool cw_read_real_at(const struct clockwatch_page *page,
+				   __u32 seq, __s64 *real_ns)
+{
+	if (__atomic_load_n(&page->seq, __ATOMIC_ACQUIRE) != seq)
+		return false;
+	*real_ns = cw_read_clock(CLOCK_REALTIME);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&page->seq, __ATOMIC_RELAXED) == seq;
+}
 
 #endif /* __CLOCKWATCH_FACTS_H */

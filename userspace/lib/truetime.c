@@ -16,6 +16,23 @@
 /* How often the waits look again while there is no bound, ns. */
 #define WAIT_POLL_NS		10000000LL
 
+/*
+ * The page update the last slow now() settled, for the calls that follow
+ * until the page's counter moves.  @seq is a sequence counter over
+ * @settled: odd while one thread rewrites it.  That thread took the odd
+ * value by compare-and-swap, so there is one writer at a time; the others
+ * do not wait for it and take the slow path meanwhile.  Readers copy
+ * @settled and use the copy when @seq was even and unchanged around it.
+ *
+ * For the copy to answer for another page update, the page's counter
+ * would have to come round to the same value (2^31 updates) within the
+ * 3 s cw_page_time() leans on the snapshot.
+ */
+struct cw_cache {
+	__u32 seq;
+	struct cw_settled settled;
+};
+
 struct cw_clock {
 	struct cw_reader *reader;
 	const struct clockwatch_page *page;
@@ -29,6 +46,7 @@ struct cw_clock {
 	 */
 	__s64 seen_anchor_ns;
 	__s64 seen_interval_ns;
+	struct cw_cache cache;		/* page-time clocks only */
 };
 
 /*
@@ -76,6 +94,7 @@ struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *op
 		clock->max_drift_ppb = opts->max_drift_ppb;
 	if (opts && (opts->flags & CW_CLOCK_BRACKETED))
 		clock->mode = CW_READ_BRACKETED;
+	clock->cache.settled.seq = 1;	/* odd: no page copy holds it */
 	return clock;
 }
 
@@ -106,17 +125,92 @@ static void set_unknown(struct cw_now *now, __u32 reason)
 	now->latest_ns = INT64_MAX;
 }
 
-int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
+/*
+ * The copies in and out of the cache, field by field: relaxed atomics, as
+ * the cache is read while another thread may be filling it.
+ */
+#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static void settled_load(struct cw_settled *to, const struct cw_settled *from)
+{
+	to->seq = LOAD(from->seq);
+	to->leap = LOAD(from->leap);
+	to->page_real_ns = LOAD(from->page_real_ns);
+	to->page_raw_ns = LOAD(from->page_raw_ns);
+	to->anchor_raw_ns = LOAD(from->anchor_raw_ns);
+	to->maxerror_us = LOAD(from->maxerror_us);
+	to->kernel_after_ns = LOAD(from->kernel_after_ns);
+	to->silent_after_ns = LOAD(from->silent_after_ns);
+	to->status = LOAD(from->status);
+	to->reason = LOAD(from->reason);
+}
+
+static void settled_store(struct cw_settled *to, const struct cw_settled *from)
+{
+	STORE(to->seq, from->seq);
+	STORE(to->leap, from->leap);
+	STORE(to->page_real_ns, from->page_real_ns);
+	STORE(to->page_raw_ns, from->page_raw_ns);
+	STORE(to->anchor_raw_ns, from->anchor_raw_ns);
+	STORE(to->maxerror_us, from->maxerror_us);
+	STORE(to->kernel_after_ns, from->kernel_after_ns);
+	STORE(to->silent_after_ns, from->silent_after_ns);
+	STORE(to->status, from->status);
+	STORE(to->reason, from->reason);
+}
+
+/* Settle the facts' page update for the calls after this one. */
+static void cache_fill(struct cw_cache *cache, const struct cw_facts *f)
+{
+	struct cw_settled s;
+	__u32 seq;
+
+	if (!cw_settle(f, &s))
+		return;
+	seq = LOAD(cache->seq);
+	if ((seq & 1) || LOAD(cache->settled.seq) == s.seq)
+		return;		/* being filled, or already holds it */
+	if (!__atomic_compare_exchange_n(&cache->seq, &seq, seq + 1, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	/* Pairs with the readers' fence before their second look. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	settled_store(&cache->settled, &s);
+	/* Pairs with the readers' first look. */
+	__atomic_store_n(&cache->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+/*
+ * now() from the settled facts: one REALTIME read while the page's counter
+ * still holds the cached value.  false when they do not answer (the page
+ * changed, the cache is being filled, a case only the slow path handles).
+ */
+static bool now_cached(struct cw_clock *clock, struct cw_now *now)
+{
+	struct cw_cache *cache = &clock->cache;
+	struct cw_settled s;
+	__s64 real_ns;
+	__u32 seq;
+
+	seq = __atomic_load_n(&cache->seq, __ATOMIC_ACQUIRE);
+	if (seq & 1)
+		return false;
+	settled_load(&s, &cache->settled);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (LOAD(cache->seq) != seq)
+		return false;
+	return cw_read_real_at(clock->page, s.seq, &real_ns) &&
+	       cw_bound_settled(&s, real_ns, clock->max_drift_ppb, now);
+}
+
+/* Apart from the fast path, which it would burden with its stack frame. */
+static __attribute__((noinline))
+int now_slow(struct cw_clock *clock, struct cw_now *now)
 {
 	struct cw_facts f;
 	int err;
 
-	if (!now)
-		return cw_err(-EINVAL);
-	if (!clock) {
-		set_unknown(now, CW_REASON_PAGE_OLD);
-		return cw_err(-EINVAL);
-	}
 	err = cw_facts_read(clock->page, clock->mode, &f);
 	if (err) {
 		set_unknown(now, err == -EAGAIN ? CW_REASON_PAGE_TORN :
@@ -125,9 +219,24 @@ int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
 	}
 	observe_interval(clock, &f);
 	cw_bound_compute(&f, clock->max_drift_ppb, now);
+	if (clock->mode == CW_READ_PAGE_TIME)
+		cache_fill(&clock->cache, &f);
 	if (now->reason == CW_REASON_PAGE_STALE)
 		return cw_err(-ESTALE);
 	return 0;
+}
+
+int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
+{
+	if (!now)
+		return cw_err(-EINVAL);
+	if (!clock) {
+		set_unknown(now, CW_REASON_PAGE_OLD);
+		return cw_err(-EINVAL);
+	}
+	if (clock->mode == CW_READ_PAGE_TIME && now_cached(clock, now))
+		return 0;
+	return now_slow(clock, now);
 }
 
 static bool bounded(const struct cw_now *now)

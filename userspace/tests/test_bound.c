@@ -282,6 +282,226 @@ TEST(leap_second)
 	EXPECT_EQ(SEC, n.leap_ns);
 }
 
+/*
+ * The settled path: what cw_settle() keeps of a page update and
+ * cw_bound_settled() makes of it with a REALTIME read must be exactly
+ * what cw_bound_compute() makes of the facts of a page-time read of that
+ * REALTIME.
+ *
+ * A page-time read of f's page at real_ns, the maxerror write since_ns
+ * before it (if there was one).  1 when the settled path answered, as
+ * cw_bound_compute() does; 0 when it declined, as it must for a page
+ * without the sync facts, REALTIME before the snapshot or a stale one;
+ * -1 for a wrong answer or a wrong refusal.
+ */
+static int settled_vs_compute(struct cw_facts *f, __s64 real_ns,
+			      __s64 since_ns, __u64 drift_ppb)
+{
+	struct cw_settled s;
+	struct cw_now want, got;
+	bool covered, answered;
+
+	f->real_ns = real_ns;
+	f->raw_ns = f->page_raw_ns;
+	f->window_ns = 0;
+	f->bracketed = false;
+	f->clocks_disagree = false;
+	covered = cw_page_time(f->page_real_ns, f->page_raw_ns, real_ns,
+			       &f->raw_ns);
+	if (f->anchor_raw_ns)
+		f->anchor_raw_ns = f->raw_ns - since_ns;
+
+	memset(&want, 0xa5, sizeof(want));
+	memset(&got, 0x5a, sizeof(got));
+	cw_bound_compute(f, drift_ppb, &want);
+	covered = covered && f->have_sync && want.reason != CW_REASON_PAGE_STALE;
+	answered = cw_settle(f, &s) &&
+		   cw_bound_settled(&s, real_ns, drift_ppb, &got);
+	if (!answered)
+		return covered ? -1 : 0;
+	return covered && !memcmp(&want, &got, sizeof(want)) ? 1 : -1;
+}
+
+#define VARIANTS	20
+
+/* synced() with one status rule or leap state in play. */
+static void vary(struct cw_facts *f, int variant)
+{
+	switch (variant) {
+	case 1:
+		f->sync_state = CLOCKWATCH_SYNC_FREE_RUNNING;
+		break;
+	case 2:
+		f->sync_state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
+		break;
+	case 3:
+		f->sync_state = 99;
+		break;
+	case 4:
+		f->sync_state = CLOCKWATCH_SYNC_DISRUPTED;
+		f->sync_reason = CLOCKWATCH_SYNC_R_VMFORK;
+		break;
+	case 5:
+		f->anchor_raw_ns = 0;
+		break;
+	case 6:
+		f->maxerror_us = 16000000;
+		break;
+	case 7:
+		f->maxerror_us = -1;
+		break;
+	case 8:
+		f->ntp_status = STA_UNSYNC;
+		break;
+	case 9:
+		f->time_state = TIME_ERROR;
+		break;
+	case 10:	/* the kernel reaches 16 s 32 s after the write ... */
+		f->maxerror_us = 16000000 - 16000;
+		break;
+	case 11:	/* ... 1 µs more: 33 s */
+		f->maxerror_us = 16000000 - 16001;
+		break;
+	case 12:
+		f->interval_ns = 0;
+		break;
+	case 13:
+		f->interval_ns = INT64_MAX / 4;
+		break;
+	case 14:
+		f->leap_pending = CLOCKWATCH_LEAP_INSERT;
+		break;
+	case 15:
+		f->time_state = TIME_DEL;
+		break;
+	case 16:
+		f->time_state = TIME_OOP;
+		break;
+	case 17:
+		f->time_state = TIME_WAIT;
+		break;
+	case 18:
+		f->have_sync = false;
+		break;
+	case 19:
+		f->maxerror_us = INT64_MAX / 1000;
+		break;
+	}
+}
+
+#define COUNT(a)	(sizeof(a) / sizeof((a)[0]))
+
+/* Every status rule and leap state, at the ages and times around its edges. */
+TEST(settled_matches_compute)
+{
+	static const __s64 ages[] = {
+		0, 1, 1000000, 2666666665LL, 2666666666LL, 2666666667LL,
+		CW_STALE_NS, CW_STALE_NS + 1, -1,
+	};
+	/* Free running after 8 x 1.25 s; the kernel's 16 s after 32 s. */
+	static const __s64 sinces[] = {
+		10 * SEC, 0, -1, 1, 10 * SEC + 1, 32 * SEC - 1, 32 * SEC,
+		INT64_MAX / 2,
+	};
+	/* Noon, and both sides of a leap second's reach at midnight. */
+	static const __s64 reals[] = {
+		MIDNIGHT + 12 * 3600 * SEC, MIDNIGHT + DAY - SEC - 1500001,
+		MIDNIGHT + DAY - SEC - 1500000, MIDNIGHT + DAY - 1,
+		MIDNIGHT + DAY, MIDNIGHT + DAY + SEC + 1500000,
+		MIDNIGHT + DAY + SEC + 1500001,
+	};
+	static const __u64 rates[] = { 1, DRIFT_50PPM, 999999999 };
+	int variant, answered = 0, declined = 0, wrong = 0, r;
+	size_t a, i, t, d;
+	struct cw_facts f;
+
+	for (variant = 0; variant < VARIANTS; variant++)
+	for (a = 0; a < COUNT(ages); a++)
+	for (i = 0; i < COUNT(sinces); i++)
+	for (t = 0; t < COUNT(reals); t++)
+	for (d = 0; d < COUNT(rates); d++) {
+		f = synced();
+		f.page_real_ns = reals[t] - ages[a];
+		f.interval_ns = 1250000000LL;
+		vary(&f, variant);
+		r = settled_vs_compute(&f, reals[t], sinces[i], rates[d]);
+		if (r < 0 && wrong++ < 5)
+			TH_LOG("variant %d, age %lld, since %lld, real %zu, %llu ppb",
+			       variant, (long long)ages[a], (long long)sinces[i],
+			       t, (unsigned long long)rates[d]);
+		answered += r > 0;
+		declined += r == 0;
+	}
+	EXPECT_EQ(0, wrong);
+	TH_LOG("%d answered by the settled path, %d declined", answered, declined);
+	EXPECT_GT(answered, declined);
+}
+
+static __u64 rnd_state = 0x9e3779b97f4a7c15ULL;
+
+/* xorshift64: the same sequence on every run. */
+static __u64 rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+/*
+ * Any value of 62 bits, small ones as often as large ones: two of them
+ * add up without overflow.
+ */
+static __s64 rnd_any(void)
+{
+	return (__s64)rnd() >> (2 + rnd() % 62);
+}
+
+/* 10^6 facts from anywhere, the same on every run. */
+TEST(settled_matches_compute_random)
+{
+	static const __u32 states[] = {
+		CLOCKWATCH_SYNC_SYNCHRONIZED, CLOCKWATCH_SYNC_SYNCHRONIZED,
+		CLOCKWATCH_SYNC_FREE_RUNNING, CLOCKWATCH_SYNC_UNSYNCHRONIZED,
+		CLOCKWATCH_SYNC_DISRUPTED, 7,
+	};
+	static const int time_states[] = {
+		TIME_OK, TIME_OK, TIME_OK, TIME_INS, TIME_DEL, TIME_OOP,
+		TIME_WAIT, TIME_ERROR,
+	};
+	int i, answered = 0, wrong = 0, r;
+	__s64 real, since;
+	struct cw_facts f;
+	__u64 ppb;
+
+	for (i = 0; i < 1000000; i++) {
+		f = synced();
+		real = rnd() % 2 ? rnd_any() :
+		       MIDNIGHT + (__s64)(rnd() % 3) * DAY - 2 * SEC +
+		       (__s64)(rnd() % (4 * SEC));
+		f.page_real_ns = real - (rnd() % 2 ? (__s64)(rnd() % (4 * SEC)) :
+						     rnd_any());
+		f.page_raw_ns = rnd_any();
+		f.have_sync = rnd() % 16;
+		f.anchor_raw_ns = rnd() % 16;
+		f.maxerror_us = rnd() % 2 ? (__s64)(rnd() % 16001000) : rnd_any();
+		f.interval_ns = rnd() % 2 ? (__s64)(rnd() % (10 * SEC)) : rnd_any();
+		f.sync_state = states[rnd() % COUNT(states)];
+		f.sync_reason = rnd() % 9;
+		f.ntp_status = rnd() % 8 ? 0 : STA_UNSYNC;
+		f.time_state = time_states[rnd() % COUNT(time_states)];
+		f.leap_pending = rnd() % 4 ? CLOCKWATCH_LEAP_NONE : rnd() % 3;
+		since = rnd() % 2 ? (__s64)(rnd() % (40000 * SEC)) : rnd_any();
+		ppb = rnd() % 2 ? DRIFT_50PPM : rnd() % 1000000000ULL;
+		r = settled_vs_compute(&f, real, since, ppb);
+		if (r < 0 && wrong++ < 5)
+			TH_LOG("case %d differs", i);
+		answered += r > 0;
+	}
+	EXPECT_EQ(0, wrong);
+	EXPECT_GT(answered, 100000);
+}
+
 TEST(names)
 {
 	EXPECT_STREQ("synchronized", cw_status_str(CW_STATUS_SYNCHRONIZED));

@@ -289,6 +289,295 @@ TEST_F(clk, wait_synced)
 	EXPECT_LE(waited, 500 * MS);
 }
 
+/*
+ * now() keeps what a page update settled and, until the page's counter
+ * moves, reads only REALTIME.  Its answer must be the one the slow path
+ * (cw_facts_read(), cw_bound_compute()) gives for the same facts and the
+ * same REALTIME read.
+ */
+
+/* The slow path's answer for the facts f of a page-time read at real_ns. */
+static void slow_answer(struct __test_metadata *_metadata,
+			const struct cw_facts *f, __s64 real_ns, struct cw_now *out)
+{
+	struct cw_facts g = *f;
+
+	g.real_ns = real_ns;
+	ASSERT_TRUE(cw_page_time(g.page_real_ns, g.page_raw_ns, real_ns, &g.raw_ns));
+	cw_bound_compute(&g, DRIFT_PPB, out);
+}
+
+/*
+ * After a page change: the first now() settles it, the second answers
+ * from what it settled.  A write behind the counter's back (the sync
+ * state flipped, which decides every status after the page's age) shows
+ * which did: the settled facts do not see it, a fresh read would.  Both
+ * answers must be the slow path's for the page's facts and their own
+ * REALTIME.  interval_ns: the daemon's interval as the clock saw it,
+ * when the page does not publish one.
+ */
+static void expect_settled(struct __test_metadata *_metadata,
+			   struct cw_clock *clock, struct clockwatch_page *p,
+			   __s64 interval_ns, struct cw_now *n)
+{
+	struct cw_now first, want;
+	struct cw_facts f;
+	__u32 state;
+
+	ASSERT_EQ(0, cw_clock__now(clock, &first));
+	ASSERT_EQ(0, cw_facts_read(p, CW_READ_PAGE_TIME, &f));
+	if (!f.interval_ns)
+		f.interval_ns = interval_ns;
+
+	state = p->ext.sync_state;
+	p->ext.sync_state = state == CLOCKWATCH_SYNC_DISRUPTED ?
+			    CLOCKWATCH_SYNC_SYNCHRONIZED : CLOCKWATCH_SYNC_DISRUPTED;
+	ASSERT_EQ(0, cw_clock__now(clock, n));
+	p->ext.sync_state = state;
+
+	slow_answer(_metadata, &f, first.real_ns, &want);
+	EXPECT_EQ(0, memcmp(&want, &first, sizeof(want)))
+		TH_LOG("first call: status %u reason %u, want %u %u",
+		       first.status, first.reason, want.status, want.reason);
+	slow_answer(_metadata, &f, n->real_ns, &want);
+	EXPECT_EQ(0, memcmp(&want, n, sizeof(want)))
+		TH_LOG("settled call: status %u reason %u, want %u %u",
+		       n->status, n->reason, want.status, want.reason);
+}
+
+/* The cases the settled facts do not answer, twice: settled or not. */
+static void expect_slow(struct __test_metadata *_metadata,
+			struct cw_clock *clock, int err, __u32 reason)
+{
+	struct cw_now n;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(err, cw_clock__now(clock, &n));
+		EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+		EXPECT_EQ(reason, n.reason);
+	}
+}
+
+TEST_F(clk, settled_follows_page)
+{
+	struct clockwatch_page *p = self->pf.page;
+	struct cw_now n;
+
+	/* Published, and far from passed: the clock's own view is not used. */
+	page_write_begin(p);
+	p->ext.maxerror_interval_raw_ns = 10 * SEC;
+	page_write_end(p);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	/* A maxerror write. */
+	page_set_sync(p, 5000, clock_ns(CLOCK_MONOTONIC_RAW) - 10 * MS,
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(5000 * 1000, n.maxerror_ns);
+
+	/* A step by another process, then the daemon again. */
+	page_set_state(p, CLOCKWATCH_SYNC_DISRUPTED, CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_STATUS_DISRUPTED, n.status);
+	daemon_wrote(p, 0);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+
+	/* A leap second armed, then in progress. */
+	page_write_begin(p);
+	p->ext.leap_pending = CLOCKWATCH_LEAP_INSERT;
+	page_write_end(p);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	page_write_begin(p);
+	p->ext.leap_pending = CLOCKWATCH_LEAP_NONE;
+	p->ext.time_state = TIME_OOP;
+	page_write_end(p);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+
+	/* The kernel's own maxerror reached 16 s: 500 µs short, 2 s ago. */
+	page_set_sync(p, 16000000 - 500, clock_ns(CLOCK_MONOTONIC_RAW) - 2 * SEC,
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_REASON_KERNEL_LIMIT, n.reason);
+
+	/* Silent for more than 8 published intervals. */
+	daemon_wrote(p, 900 * MS);
+	page_write_begin(p);
+	p->ext.maxerror_interval_raw_ns = 100 * MS;
+	page_write_end(p);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_STATUS_FREE_RUNNING, n.status);
+	EXPECT_EQ(CW_REASON_DAEMON_SILENT, n.reason);
+
+	/* STA_UNSYNC. */
+	page_set_sync(p, MAXERR_US, clock_ns(CLOCK_MONOTONIC_RAW),
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, STA_UNSYNC, TIME_OK);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_REASON_STA_UNSYNC, n.reason);
+
+	/* A stale page, and a step the page does not show yet: never settled. */
+	daemon_wrote(p, 0);
+	page_write_begin(p);
+	p->clocks.realtime_ns -= 4 * SEC;
+	p->clocks.monotonic_raw_ns -= 4 * SEC;
+	page_write_end(p);
+	expect_slow(_metadata, self->clock, -ESTALE, CW_REASON_PAGE_STALE);
+	daemon_wrote(p, 0);
+	page_write_begin(p);
+	p->clocks.realtime_ns += 1 * SEC;
+	page_write_end(p);
+	expect_slow(_metadata, self->clock, 0, CW_REASON_CLOCKS_DISAGREE);
+
+	/* Back to normal, then a page without the sync facts. */
+	daemon_wrote(p, 0);
+	expect_settled(_metadata, self->clock, p, 0, &n);
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	page_write_begin(p);
+	p->size = CW_PAGE_MIN_SIZE;
+	page_write_end(p);
+	expect_slow(_metadata, self->clock, 0, CW_REASON_PAGE_OLD);
+}
+
+/* The interval as the clock saw it, not published: settled with it. */
+TEST_F(clk, settled_seen_interval)
+{
+	struct clockwatch_page *p = self->pf.page;
+	struct cw_now n;
+
+	daemon_wrote(p, 0);
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	page_set_sync(p, MAXERR_US, p->ext.maxerror_raw_ns + 100 * MS,
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+	expect_settled(_metadata, self->clock, p, 100 * MS, &n);
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	daemon_wrote(p, 1 * SEC);
+	expect_settled(_metadata, self->clock, p, 100 * MS, &n);
+	EXPECT_EQ(CW_STATUS_FREE_RUNNING, n.status);
+	EXPECT_EQ(CW_REASON_DAEMON_SILENT, n.reason);
+}
+
+#define SHARED_READERS	3
+#define SHARED_CALLS	1000000
+/* Two pages the writer alternates: maxerror and its write's age apart. */
+#define A_MAXERR_US	1000LL
+#define A_AGO_NS	(1 * SEC)
+#define B_MAXERR_US	3000LL
+#define B_AGO_NS	(5 * SEC)
+/* Page age on top of the write's age: writes come every 100 µs. */
+#define SHARED_SLACK_NS	(2 * SEC)
+
+struct shared {
+	struct clockwatch_page *page;
+	struct cw_clock *clock;
+	int stop;
+	long writes;
+	long bad;
+	long seen_a, seen_b;
+	struct cw_now first_bad;
+};
+
+/* Page A after an even number of writes, B after an odd one. */
+static void write_next(struct shared *sh)
+{
+	bool b = sh->writes++ & 1;
+
+	page_set_sync(sh->page, b ? B_MAXERR_US : A_MAXERR_US,
+		      clock_ns(CLOCK_MONOTONIC_RAW) - (b ? B_AGO_NS : A_AGO_NS),
+		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
+}
+
+static void *alternate_pages(void *arg)
+{
+	struct shared *sh = arg;
+	struct timespec next;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!__atomic_load_n(&sh->stop, __ATOMIC_RELAXED)) {
+		next.tv_nsec += 100000;
+		if (next.tv_nsec >= SEC) {
+			next.tv_nsec -= SEC;
+			next.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+		write_next(sh);
+	}
+	return NULL;
+}
+
+/* Is n what one of the two pages gives, whole, at its own REALTIME? */
+static bool from_one_page(const struct cw_now *n)
+{
+	__s64 ago = n->maxerror_ns == A_MAXERR_US * 1000 ? A_AGO_NS :
+		    n->maxerror_ns == B_MAXERR_US * 1000 ? B_AGO_NS : -1;
+	__u64 drift = ((unsigned __int128)DRIFT_PPB * n->since_write_ns +
+		       SEC - 1) / SEC;
+
+	return n->status == CW_STATUS_SYNCHRONIZED && ago > 0 &&
+	       n->since_write_ns >= ago &&
+	       n->since_write_ns <= ago + SHARED_SLACK_NS &&
+	       n->drift_ns == drift && !n->window_ns && !n->leap_ns &&
+	       !n->flags && n->bound_ns == n->maxerror_ns + drift &&
+	       n->earliest_ns == n->real_ns - (__s64)n->bound_ns &&
+	       n->latest_ns == n->real_ns + (__s64)n->bound_ns;
+}
+
+static void *read_shared(void *arg)
+{
+	struct shared *sh = arg;
+	struct cw_now n;
+	long i;
+
+	for (i = 0; i < SHARED_CALLS; i++) {
+		if (cw_clock__now(sh->clock, &n) || !from_one_page(&n)) {
+			if (!__atomic_fetch_add(&sh->bad, 1, __ATOMIC_RELAXED))
+				sh->first_bad = n;
+			continue;
+		}
+		if (n.maxerror_ns == A_MAXERR_US * 1000)
+			__atomic_fetch_add(&sh->seen_a, 1, __ATOMIC_RELAXED);
+		else
+			__atomic_fetch_add(&sh->seen_b, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * One clock, several threads, a page that changes 10,000 times a second
+ * between two sets of facts: every answer is whole, from one of them,
+ * while the threads settle each change for each other.
+ */
+TEST_F(clk, settled_shared_by_threads)
+{
+	struct shared sh = { .page = self->pf.page, .clock = self->clock };
+	pthread_t readers[SHARED_READERS], writer;
+	int i;
+
+	/* Published: the anchors' to and fro is no interval to learn. */
+	page_write_begin(sh.page);
+	sh.page->ext.maxerror_interval_raw_ns = 10 * SEC;
+	page_write_end(sh.page);
+	write_next(&sh);
+	ASSERT_EQ(0, pthread_create(&writer, NULL, alternate_pages, &sh));
+	for (i = 0; i < SHARED_READERS; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i], NULL, read_shared, &sh));
+	for (i = 0; i < SHARED_READERS; i++)
+		pthread_join(readers[i], NULL);
+	__atomic_store_n(&sh.stop, 1, __ATOMIC_RELAXED);
+	pthread_join(writer, NULL);
+	TH_LOG("%d x %d calls, %ld page writes; %ld from A, %ld from B",
+	       SHARED_READERS, SHARED_CALLS, sh.writes, sh.seen_a, sh.seen_b);
+	EXPECT_EQ(0, sh.bad)
+		TH_LOG("first: status %u reason %u maxerror %llu since %lld",
+		       sh.first_bad.status, sh.first_bad.reason,
+		       (unsigned long long)sh.first_bad.maxerror_ns,
+		       (long long)sh.first_bad.since_write_ns);
+	EXPECT_GT(sh.writes, 100);
+	EXPECT_GT(sh.seen_a, 0);
+	EXPECT_GT(sh.seen_b, 0);
+}
+
 #define TORN_READS	1000000	/* the bench does 10^8 */
 #define TORN_RATE_HZ	10000
 
