@@ -20,7 +20,9 @@
 /* a + b, stuck at UINT64_MAX instead of wrapping. */
 static __u64 add_sat(__u64 a, __u64 b)
 {
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+	__u64 sum;
+
+	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
 }
 
 /*
@@ -231,10 +233,10 @@ static void set_unbounded(struct cw_now *out)
  */
 static inline __attribute__((always_inline))
 void put_now(struct cw_now *out, __u32 status, __u32 reason, __s64 real_ns,
-	     __s64 since_ns, __s64 maxerror_us, __s64 window_ns, __u32 flags,
+	     __s64 since_ns, __u64 maxerror_ns, __s64 window_ns, __u32 flags,
 	     __u32 leap, __u64 max_drift_ppb)
 {
-	__u64 maxerror, drift, window, leap_ns = 0, bound;
+	__u64 drift, window, leap_ns = 0, bound;
 
 	out->real_ns = real_ns;
 	out->__reserved = 0;
@@ -251,17 +253,16 @@ void put_now(struct cw_now *out, __u32 status, __u32 reason, __s64 real_ns,
 		return;
 	}
 
-	maxerror = (__u64)maxerror_us * 1000;
 	drift = drift_term(max_drift_ppb, since_ns);
 	window = window_ns > 0 ? (__u64)window_ns : 0;
-	bound = add_sat(add_sat(maxerror, drift), window);
-	if (leap && leap_near(leap, real_ns, bound)) {
+	bound = add_sat(add_sat(maxerror_ns, drift), window);
+	if (__builtin_expect(leap, 0) && leap_near(leap, real_ns, bound)) {
 		leap_ns = CW_LEAP_NS;
 		flags |= CW_NOW_LEAP;
 		bound = add_sat(bound, CW_LEAP_NS);
 	}
 	out->flags = flags;
-	out->maxerror_ns = maxerror;
+	out->maxerror_ns = maxerror_ns;
 	out->drift_ns = drift;
 	out->window_ns = window;
 	out->leap_ns = leap_ns;
@@ -275,10 +276,11 @@ void put_now(struct cw_now *out, __u32 status, __u32 reason, __s64 real_ns,
 	out->status = status;
 	out->reason = reason;
 	out->bound_ns = bound;
-	out->earliest_ns = real_ns < INT64_MIN + (__s64)bound ?
-			   INT64_MIN : real_ns - (__s64)bound;
-	out->latest_ns = real_ns > INT64_MAX - (__s64)bound ?
-			 INT64_MAX : real_ns + (__s64)bound;
+	/* Stuck at the ends of the range instead of wrapping. */
+	if (__builtin_sub_overflow(real_ns, (__s64)bound, &out->earliest_ns))
+		out->earliest_ns = INT64_MIN;
+	if (__builtin_add_overflow(real_ns, (__s64)bound, &out->latest_ns))
+		out->latest_ns = INT64_MAX;
 }
 
 void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
@@ -287,7 +289,7 @@ void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
 	__u32 reason, status = facts_status(f, &reason);
 
 	put_now(out, status, reason, f->real_ns, f->raw_ns - f->anchor_raw_ns,
-		f->maxerror_us, f->window_ns,
+		(__u64)f->maxerror_us * 1000, f->window_ns,
 		f->bracketed ? CW_NOW_BRACKETED : 0, facts_leap(f),
 		max_drift_ppb);
 }
@@ -301,7 +303,7 @@ bool cw_settle(const struct cw_facts *f, struct cw_settled *s)
 	s->page_real_ns = f->page_real_ns;
 	s->page_raw_ns = f->page_raw_ns;
 	s->anchor_raw_ns = f->anchor_raw_ns;
-	s->maxerror_us = f->maxerror_us;
+	s->maxerror_ns = (__u64)f->maxerror_us * 1000;
 	page_rules(f, s);
 	return true;
 }
@@ -322,7 +324,7 @@ bool cw_bound_settled(const struct cw_settled *s, __s64 real_ns,
 		return false;
 	since_ns = raw_ns - s->anchor_raw_ns;
 	status = rules_status(s, since_ns, &reason);
-	put_now(out, status, reason, real_ns, since_ns, s->maxerror_us, 0, 0,
+	put_now(out, status, reason, real_ns, since_ns, s->maxerror_ns, 0, 0,
 		s->leap, max_drift_ppb);
 	return true;
 }

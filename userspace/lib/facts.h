@@ -154,7 +154,7 @@ static inline bool cw_page_time(__s64 page_real_ns, __s64 page_raw_ns,
  * @page_real_ns:	the page's clocks snapshot: REALTIME ...
  * @page_raw_ns:	... and MONOTONIC_RAW
  * @anchor_raw_ns:	as struct cw_facts
- * @maxerror_us:	as struct cw_facts
+ * @maxerror_ns:	the maxerror of struct cw_facts, in ns
  * @kernel_after_ns:	since the maxerror write, MONOTONIC_RAW: after this
  *			the kernel's own maxerror has reached 16 s; INT64_MAX
  *			when another rule decides first
@@ -170,7 +170,7 @@ struct cw_settled {
 	__s64 page_real_ns;
 	__s64 page_raw_ns;
 	__s64 anchor_raw_ns;
-	__s64 maxerror_us;
+	__u64 maxerror_ns;
 	__s64 kernel_after_ns;
 	__s64 silent_after_ns;
 	__u32 status;

@@ -139,7 +139,7 @@ static void settled_load(struct cw_settled *to, const struct cw_settled *from)
 	to->page_real_ns = LOAD(from->page_real_ns);
 	to->page_raw_ns = LOAD(from->page_raw_ns);
 	to->anchor_raw_ns = LOAD(from->anchor_raw_ns);
-	to->maxerror_us = LOAD(from->maxerror_us);
+	to->maxerror_ns = LOAD(from->maxerror_ns);
 	to->kernel_after_ns = LOAD(from->kernel_after_ns);
 	to->silent_after_ns = LOAD(from->silent_after_ns);
 	to->status = LOAD(from->status);
@@ -153,7 +153,7 @@ static void settled_store(struct cw_settled *to, const struct cw_settled *from)
 	STORE(to->page_real_ns, from->page_real_ns);
 	STORE(to->page_raw_ns, from->page_raw_ns);
 	STORE(to->anchor_raw_ns, from->anchor_raw_ns);
-	STORE(to->maxerror_us, from->maxerror_us);
+	STORE(to->maxerror_ns, from->maxerror_ns);
 	STORE(to->kernel_after_ns, from->kernel_after_ns);
 	STORE(to->silent_after_ns, from->silent_after_ns);
 	STORE(to->status, from->status);
