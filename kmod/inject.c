@@ -9,6 +9,10 @@
  * IPI handler on the CPU (smp_call_function_single()); preemption and
  * bottom halves by running it in a kworker bound to the CPU.  The module
  * refuses it unless loaded with inject=1.
+ *
+ * CLOCKWATCH_IOC_INJECT_EVENTS makes a given number of event records, for
+ * tests of the event stream under more records a second than real clock
+ * changes can make in an emulated machine.
  */
 
 #include <linux/bottom_half.h>
@@ -19,6 +23,7 @@
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/preempt.h>
+#include <linux/sched.h>
 #include <linux/smp.h>
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
@@ -158,6 +163,51 @@ out_unlock:
 	ev.type = CLOCKWATCH_EV_INJECT;
 	ev.inject = req;
 	clockwatch_event_emit(cw, &ev);
+	if (copy_to_user(uarg, &req, sizeof(req)))
+		return -EFAULT;
+	return 0;
+}
+
+/**
+ * clockwatch_inject_events_ioctl() - CLOCKWATCH_IOC_INJECT_EVENTS
+ * @cw: the device
+ * @uarg: user pointer to struct clockwatch_inject_events
+ *
+ * Context: process; may sleep between records.
+ * Return: 0; -EPERM without inject=1 or CAP_SYS_ADMIN; -EINVAL for a bad
+ * request; -EINTR when a signal stopped it (the records made so far
+ * stay); -EFAULT.
+ */
+long clockwatch_inject_events_ioctl(struct clockwatch_dev *cw, void __user *uarg)
+{
+	struct clockwatch_inject_events req;
+	struct clockwatch_event ev;
+	u32 i;
+
+	if (!inject || !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.size != sizeof(req) || !req.count ||
+	    req.count > CLOCKWATCH_INJECT_MAX_EVENTS ||
+	    req.__reserved[0] || req.__reserved[1])
+		return -EINVAL;
+
+	for (i = 0; i < req.count; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.type = CLOCKWATCH_EV_INJECT;
+		ev.inject.size = sizeof(ev.inject);
+		ev.inject.cpu = raw_smp_processor_id();
+		ev.inject.mode = CLOCKWATCH_INJECT_EVENTS;
+		ev.inject.duration_ns = i;
+		clockwatch_event_emit(cw, &ev);
+		if (!i)
+			req.first_seq = ev.seq;
+		req.last_seq = ev.seq;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;

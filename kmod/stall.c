@@ -569,6 +569,8 @@ long clockwatch_stall_ioctl(struct clockwatch_dev *cw, unsigned int cmd,
 		return cw_ioc_stall_log(uarg);
 	case CLOCKWATCH_IOC_INJECT:
 		return clockwatch_inject_ioctl(cw, uarg);
+	case CLOCKWATCH_IOC_INJECT_EVENTS:
+		return clockwatch_inject_events_ioctl(cw, uarg);
 	default:
 		return -ENOTTY;
 	}

@@ -43,5 +43,6 @@ long clockwatch_stall_ioctl(struct clockwatch_dev *cw, unsigned int cmd,
 			    unsigned long arg);
 bool clockwatch_inject_allowed(void);
 long clockwatch_inject_ioctl(struct clockwatch_dev *cw, void __user *uarg);
+long clockwatch_inject_events_ioctl(struct clockwatch_dev *cw, void __user *uarg);
 
 #endif /* _CLOCKWATCH_STALL_H */

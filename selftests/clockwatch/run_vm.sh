@@ -15,7 +15,8 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-progs="clockwatch_test events_test stall_test honesty_test priv_test"
+progs="clockwatch_test events_test stall_test honesty_test priv_test flood_test"
+# lifecycle_test runs last, after the unload: it loads the module itself.
 
 ko=${1:?usage: run_vm.sh MODULE.ko [PARAM=VALUE...]}
 shift
@@ -97,6 +98,10 @@ if [ -e /dev/clockwatch ]; then
 else
 	result ok "/dev/clockwatch gone after rmmod"
 fi
+
+# Load and unload again and again while in use (the module is out now).
+mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+CW_KO="$ko" CW_KO_PARAMS="$*" "$here/build/lifecycle_test" || fail=1
 
 report
 exit $fail

@@ -507,6 +507,7 @@ struct clockwatch_stall_log {
 #define CLOCKWATCH_INJECT_PREEMPT	1 /* preemption (a kworker on the CPU) */
 #define CLOCKWATCH_INJECT_IRQ		2 /* interrupts (an IPI handler) */
 #define CLOCKWATCH_INJECT_SOFTIRQ	3 /* bottom halves (a kworker on the CPU) */
+#define CLOCKWATCH_INJECT_EVENTS	4 /* no stall: CLOCKWATCH_IOC_INJECT_EVENTS */
 
 #define CLOCKWATCH_INJECT_MAX_NS	1000000000ULL	/* 1 s */
 
@@ -533,12 +534,41 @@ struct clockwatch_inject {
 	__s64 end_ns;
 };
 
+/* Records one CLOCKWATCH_IOC_INJECT_EVENTS call may ask for. */
+#define CLOCKWATCH_INJECT_MAX_EVENTS	65536
+
+/**
+ * struct clockwatch_inject_events - CLOCKWATCH_IOC_INJECT_EVENTS: make
+ *	event records (tests of the event stream under a flood)
+ * @size:		in: sizeof(struct clockwatch_inject_events)
+ * @count:		in: records to make, 1 .. CLOCKWATCH_INJECT_MAX_EVENTS
+ * @first_seq:		out: seq of the first one
+ * @last_seq:		out: seq of the last one; records of other sources
+ *			may lie between
+ * @__reserved:		in: zero
+ *
+ * Each record is a CLOCKWATCH_EV_INJECT with inject.mode
+ * CLOCKWATCH_INJECT_EVENTS and inject.duration_ns its index in the call,
+ * made through the same path as every other record.  Refused with EPERM
+ * unless the module was loaded with inject=1 and the caller has
+ * CAP_SYS_ADMIN.
+ */
+struct clockwatch_inject_events {
+	__u32 size;
+	__u32 count;
+	__u64 first_seq;
+	__u64 last_seq;
+	__u64 __reserved[2];
+};
+
 #define CLOCKWATCH_IOC_CPU_STATS	\
 	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
 #define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
 #define CLOCKWATCH_IOC_STALL_LOG	\
 	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
 #define CLOCKWATCH_IOC_INJECT		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x43, struct clockwatch_inject)
+#define CLOCKWATCH_IOC_INJECT_EVENTS	\
+	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x44, struct clockwatch_inject_events)
 
 /*
  * Event records: read() of /dev/clockwatch.

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * clockwatch: a flood of events, and four readers that must each get
+ * every record or be told exactly how many they missed.
+ *
+ * Two sources make records for CW_FLOOD_SECONDS (default 60): a thread
+ * making adjtimex() writes as fast as it can (each one record, see
+ * events_test), and a thread asking the test injector
+ * (CLOCKWATCH_IOC_INJECT_EVENTS, module loaded with inject=1) for
+ * CW_FLOOD_RATE records a second (default 10^5) in batches each
+ * millisecond: under emulation a real clock change costs tens of µs, too
+ * many for 10^5 a second.  Four readers, each with its own file, follow
+ * the stream; one is slow on purpose (it sleeps between reads), so that
+ * the ring overruns it.  Each reader checks that sequence numbers run
+ * without a gap except where an OVERRUN record says exactly which it
+ * missed and, up to a last marker write, that it accounted for every
+ * record made since it opened: read + lost == made; and, when it lost
+ * none, that it read every write and every injected record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/clockwatch.h>
+
+#include "kselftest_harness.h"
+
+#define DEV		"/dev/clockwatch"
+#define NREADERS	4
+#define BATCH		64
+#define NSEC_PER_SEC	1000000000LL
+#define TICK_NS		1000000LL
+
+struct flood {
+	volatile int stop;
+	long long rate;			/* injected records a second */
+	long long seconds;
+	long long writes, injected;	/* made by the two sources */
+	long long failed_writes;
+	int inject_err;
+	pid_t pid, marker_tid;
+	int ctl;			/* the injector's file */
+};
+
+struct reader {
+	struct flood *fl;
+	int fd;
+	bool slow;
+	unsigned long long start, next;	/* seq: first expected, next expected */
+	unsigned long long read, lost, overruns;
+	unsigned long long ntp, inj;	/* this test's records read */
+	unsigned long long bad_seq, bad_overrun;
+	unsigned long long marker;	/* seq of the marker, once seen */
+	bool done;
+};
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+static unsigned long long info_cursor(int fd)
+{
+	struct clockwatch_info info = { .size = sizeof(info) };
+
+	if (ioctl(fd, CLOCKWATCH_IOC_INFO, &info))
+		return ~0ULL;
+	return info.cursor;
+}
+
+/* Real records: adjtimex() writes, back to back. */
+static void *writer(void *p)
+{
+	struct flood *fl = p;
+	struct timex tx = { .modes = ADJ_MAXERROR };
+	long long k = 0;
+
+	while (!fl->stop) {
+		tx.maxerror = 100000 + (k++ & 1023);
+		if (adjtimex(&tx) < 0)
+			fl->failed_writes++;
+		else
+			fl->writes++;
+	}
+	return NULL;
+}
+
+/* rate / 1000 records each millisecond, catching up when behind. */
+static void *injector(void *p)
+{
+	struct flood *fl = p;
+	struct clockwatch_inject_events req = { .size = sizeof(req) };
+	long long t0 = now_ns(), due, t;
+
+	while (!fl->stop) {
+		t = now_ns();
+		due = fl->rate * (t - t0) / NSEC_PER_SEC - fl->injected;
+		if (due <= 0) {
+			usleep(TICK_NS / 1000 / 2);
+			continue;
+		}
+		req.count = due < CLOCKWATCH_INJECT_MAX_EVENTS ? due :
+			    CLOCKWATCH_INJECT_MAX_EVENTS;
+		if (ioctl(fl->ctl, CLOCKWATCH_IOC_INJECT_EVENTS, &req)) {
+			fl->inject_err = errno;
+			break;
+		}
+		fl->injected += req.count;
+	}
+	return NULL;
+}
+
+static void account(struct reader *r, const struct clockwatch_event *ev)
+{
+	struct flood *fl = r->fl;
+
+	if (ev->type == CLOCKWATCH_EV_OVERRUN) {
+		if (ev->overrun.first_lost_seq != r->next || !ev->overrun.lost)
+			r->bad_overrun++;
+		r->overruns++;
+		r->lost += ev->overrun.lost;
+		r->next = ev->overrun.first_lost_seq + ev->overrun.lost;
+		return;
+	}
+	if (ev->seq != r->next)
+		r->bad_seq++;
+	r->next = ev->seq + 1;
+	r->read++;
+	if (ev->pid != fl->pid)
+		return;
+	if (ev->type == CLOCKWATCH_EV_NTP_ADJUST && ev->tid == fl->marker_tid) {
+		r->marker = ev->seq;
+		r->done = true;
+	} else if (ev->type == CLOCKWATCH_EV_NTP_ADJUST) {
+		r->ntp++;
+	} else if (ev->type == CLOCKWATCH_EV_INJECT &&
+		   ev->inject.mode == CLOCKWATCH_INJECT_EVENTS) {
+		r->inj++;
+	}
+}
+
+/* Follow the stream up to and including the marker. */
+static void *reader(void *p)
+{
+	struct reader *r = p;
+	struct clockwatch_event evs[BATCH];
+	ssize_t n, i;
+
+	while (!r->done) {
+		n = read(r->fd, evs, sizeof(evs));
+		if (n < 0 && errno == EAGAIN) {
+			usleep(1000);
+			continue;
+		}
+		if (n <= 0) {
+			r->bad_seq++;
+			break;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(evs[0]) && !r->done; i++)
+			account(r, &evs[i]);
+		if (r->slow)
+			usleep(100000);	/* 100 ms: the ring overruns meanwhile */
+	}
+	return NULL;
+}
+
+FIXTURE(flood) {};
+FIXTURE_SETUP(flood) {}
+FIXTURE_TEARDOWN(flood) {}
+
+TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
+{
+	struct flood fl = { .pid = getpid(), .marker_tid = gettid() };
+	struct reader rd[NREADERS] = {};
+	pthread_t rt[NREADERS], wt, it;
+	struct timex marker = { .modes = ADJ_MAXERROR, .maxerror = 200000 };
+	struct clockwatch_inject_events probe = { .size = sizeof(probe), .count = 1 };
+	unsigned long long made;
+	long long t0, t1;
+	int i;
+
+	if (getuid() != 0)
+		SKIP(return, "writes NTP state: needs root");
+	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))
+		SKIP(return, "writes NTP state: set CLOCKWATCH_DESTRUCTIVE=1");
+	fl.rate = getenv("CW_FLOOD_RATE") ? atoll(getenv("CW_FLOOD_RATE")) : 100000;
+	fl.seconds = getenv("CW_FLOOD_SECONDS") ? atoll(getenv("CW_FLOOD_SECONDS")) : 60;
+	ASSERT_LT(0, fl.rate);
+	ASSERT_LT(0, fl.seconds);
+
+	fl.ctl = open(DEV, O_RDONLY);
+	ASSERT_LE(0, fl.ctl);
+	if (ioctl(fl.ctl, CLOCKWATCH_IOC_INJECT_EVENTS, &probe))
+		SKIP(return, "no event injector (%s): load with inject=1",
+		     strerror(errno));
+	for (i = 0; i < NREADERS; i++) {
+		rd[i].fl = &fl;
+		rd[i].slow = i == NREADERS - 1;
+		rd[i].fd = open(DEV, O_RDONLY | O_NONBLOCK);
+		ASSERT_LE(0, rd[i].fd);
+		rd[i].start = rd[i].next = info_cursor(rd[i].fd);
+		ASSERT_NE(~0ULL, rd[i].start);
+	}
+	for (i = 0; i < NREADERS; i++)
+		ASSERT_EQ(0, pthread_create(&rt[i], NULL, reader, &rd[i]));
+
+	t0 = now_ns();
+	ASSERT_EQ(0, pthread_create(&wt, NULL, writer, &fl));
+	ASSERT_EQ(0, pthread_create(&it, NULL, injector, &fl));
+	while (now_ns() - t0 < fl.seconds * NSEC_PER_SEC && !fl.inject_err)
+		usleep(100000);
+	fl.stop = 1;
+	pthread_join(wt, NULL);
+	pthread_join(it, NULL);
+	t1 = now_ns();
+	/* The marker: the last record each reader must account up to. */
+	ASSERT_EQ(0, adjtimex(&marker) < 0 ? errno : 0);
+	for (i = 0; i < NREADERS; i++)
+		pthread_join(rt[i], NULL);
+
+	EXPECT_EQ(0, fl.inject_err);
+	EXPECT_EQ(0, fl.failed_writes);
+	printf("# %.1f s: %lld injected records (%.0f/s, asked %lld/s) and %lld adjtimex writes (%.0f/s)\n",
+	       (t1 - t0) / 1e9, fl.injected, fl.injected * 1e9 / (t1 - t0),
+	       fl.rate, fl.writes, fl.writes * 1e9 / (t1 - t0));
+	for (i = 0; i < NREADERS; i++) {
+		struct reader *r = &rd[i];
+
+		made = r->marker + 1 - r->start;
+		printf("# reader %d%s: %llu of %llu records read, %llu lost in %llu overruns; %llu writes, %llu injected\n",
+		       i, r->slow ? " (slow)" : "", r->read, made, r->lost,
+		       r->overruns, r->ntp, r->inj);
+		EXPECT_TRUE(r->done);
+		EXPECT_EQ(0, r->bad_seq);
+		EXPECT_EQ(0, r->bad_overrun);
+		/* Every record from its open to the marker: read or counted lost. */
+		EXPECT_EQ(made, r->read + r->lost);
+		EXPECT_LE(r->ntp, fl.writes);
+		EXPECT_LE(r->inj, fl.injected);
+		EXPECT_LE(fl.writes + fl.injected, r->ntp + r->inj + r->lost);
+		if (!r->lost) {
+			EXPECT_EQ(fl.writes, r->ntp);
+			EXPECT_EQ(fl.injected, r->inj);
+		}
+		close(r->fd);
+	}
+	/* The slow reader must have been overrun, or the test proves less. */
+	EXPECT_LT(0, rd[NREADERS - 1].lost);
+	close(fl.ctl);
+}
+
+TEST_HARNESS_MAIN
