@@ -135,7 +135,15 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 	WRITE_ONCE(cw->ev_head, ev->seq + 1);
 	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
 
-	irq_work_queue(&cw->ev_wake_work);
+	/*
+	 * Wake only when someone waits: raising the irq_work is a
+	 * self-IPI.  wq_has_sleeper()'s full barrier orders the head's
+	 * store before the look at the queue; it pairs with the barrier
+	 * of set_current_state() in wait_event_interruptible() (and of
+	 * poll_wait()'s enqueue) before the waiter reads the head.
+	 */
+	if (wq_has_sleeper(&cw->ev_wq))
+		irq_work_queue(&cw->ev_wake_work);
 }
 
 /**
@@ -297,5 +305,10 @@ __poll_t clockwatch_events_poll(struct clockwatch_file *cf, struct file *file,
 	if (!cf->may_read_events)
 		return EPOLLERR;
 	poll_wait(file, &cf->cw->ev_wq, wait);
+	/*
+	 * Queued before the head is read: pairs with wq_has_sleeper() in
+	 * clockwatch_event_emit(), or a record could come unannounced.
+	 */
+	smp_mb();
 	return clockwatch_events_ready(cf) ? EPOLLIN | EPOLLRDNORM : 0;
 }

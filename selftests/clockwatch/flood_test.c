@@ -10,8 +10,11 @@
  * CW_FLOOD_RATE records a second (default 10^5) in batches each
  * millisecond: under emulation a real clock change costs tens of µs, too
  * many for 10^5 a second.  Four readers, each with its own file, follow
- * the stream; one is slow on purpose (it sleeps between reads), so that
- * the ring overruns it.  Each reader checks that sequence numbers run
+ * the stream: one blocked in read(), one in poll(), one polling with
+ * O_NONBLOCK, and one slow on purpose (it sleeps between reads), so that
+ * the ring overruns it.  A reader that sleeps while a record waits (a
+ * lost wake-up) is caught: poll() times out, or the reader does not get
+ * to the marker.  Each reader checks that sequence numbers run
  * without a gap except where an OVERRUN record says exactly which it
  * missed and, up to a last marker write, that it accounted for every
  * record made since it opened: read + lost == made; and, when it lost
@@ -19,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,16 +54,24 @@ struct flood {
 	int ctl;			/* the injector's file */
 };
 
+enum reader_kind { BLOCKING, POLLING, NONBLOCKING, SLOW, NKINDS };
+
+static const char *const kind_name[NKINDS] = {
+	"blocking read", "poll", "O_NONBLOCK", "slow",
+};
+
 struct reader {
 	struct flood *fl;
 	int fd;
-	bool slow;
+	enum reader_kind kind;
+	unsigned long long poll_timeouts;	/* poll() said nothing, yet a record waited */
 	unsigned long long start, next;	/* seq: first expected, next expected */
 	unsigned long long read, lost, overruns;
 	unsigned long long ntp, inj;	/* this test's records read */
 	unsigned long long bad_seq, bad_overrun;
 	unsigned long long marker;	/* seq of the marker, once seen */
 	bool done;
+	int finished;			/* the thread is about to return */
 };
 
 static long long now_ns(void)
@@ -150,29 +162,58 @@ static void account(struct reader *r, const struct clockwatch_event *ev)
 	}
 }
 
+/* Is a record waiting for @fd's reader?  From the file's cursor. */
+static bool record_waits(int fd)
+{
+	struct clockwatch_info info = { .size = sizeof(info) };
+
+	return !ioctl(fd, CLOCKWATCH_IOC_INFO, &info) &&
+	       info.event_head != info.cursor;
+}
+
 /* Follow the stream up to and including the marker. */
 static void *reader(void *p)
 {
 	struct reader *r = p;
 	struct clockwatch_event evs[BATCH];
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
 	ssize_t n, i;
 
 	while (!r->done) {
+		/* 10 s without a record is never right while records come. */
+		if (r->kind == POLLING && poll(&pfd, 1, 10000) == 0) {
+			if (record_waits(r->fd))
+				r->poll_timeouts++;
+			continue;
+		}
 		n = read(r->fd, evs, sizeof(evs));
 		if (n < 0 && errno == EAGAIN) {
 			usleep(1000);
 			continue;
 		}
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0) {
 			r->bad_seq++;
 			break;
 		}
 		for (i = 0; i < n / (ssize_t)sizeof(evs[0]) && !r->done; i++)
 			account(r, &evs[i]);
-		if (r->slow)
+		if (r->kind == SLOW)
 			usleep(100000);	/* 100 ms: the ring overruns meanwhile */
 	}
+	__atomic_store_n(&r->finished, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+static bool all_finished(struct reader *rd)
+{
+	int i;
+
+	for (i = 0; i < NREADERS; i++)
+		if (!__atomic_load_n(&rd[i].finished, __ATOMIC_ACQUIRE))
+			return false;
+	return true;
 }
 
 FIXTURE(flood) {};
@@ -188,7 +229,7 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 	struct clockwatch_inject_events probe = { .size = sizeof(probe), .count = 1 };
 	unsigned long long made;
 	long long t0, t1;
-	int i;
+	int i, stuck = 0;
 
 	if (getuid() != 0)
 		SKIP(return, "writes NTP state: needs root");
@@ -206,8 +247,9 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 		     strerror(errno));
 	for (i = 0; i < NREADERS; i++) {
 		rd[i].fl = &fl;
-		rd[i].slow = i == NREADERS - 1;
-		rd[i].fd = open(DEV, O_RDONLY | O_NONBLOCK);
+		rd[i].kind = i;
+		rd[i].fd = open(DEV, O_RDONLY |
+				(rd[i].kind == BLOCKING ? 0 : O_NONBLOCK));
 		ASSERT_LE(0, rd[i].fd);
 		rd[i].start = rd[i].next = info_cursor(rd[i].fd);
 		ASSERT_NE(~0ULL, rd[i].start);
@@ -226,8 +268,23 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 	t1 = now_ns();
 	/* The marker: the last record each reader must account up to. */
 	ASSERT_EQ(0, adjtimex(&marker) < 0 ? errno : 0);
+	/* A reader still asleep 30 s later missed its wake-up. */
+	for (i = 0; i < 300 && !all_finished(rd); i++)
+		usleep(100000);
+	for (i = 0; i < NREADERS; i++) {
+		stuck += !__atomic_load_n(&rd[i].finished, __ATOMIC_ACQUIRE);
+		if (!__atomic_load_n(&rd[i].finished, __ATOMIC_ACQUIRE))
+			printf("# reader %d (%s) asleep with the marker waiting\n",
+			       i, kind_name[rd[i].kind]);
+	}
+	while (!all_finished(rd)) {
+		marker.maxerror++;	/* wake it, to end the test */
+		adjtimex(&marker);
+		usleep(100000);
+	}
 	for (i = 0; i < NREADERS; i++)
 		pthread_join(rt[i], NULL);
+	EXPECT_EQ(0, stuck);
 
 	EXPECT_EQ(0, fl.inject_err);
 	EXPECT_EQ(0, fl.failed_writes);
@@ -238,10 +295,11 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 		struct reader *r = &rd[i];
 
 		made = r->marker + 1 - r->start;
-		printf("# reader %d%s: %llu of %llu records read, %llu lost in %llu overruns; %llu writes, %llu injected\n",
-		       i, r->slow ? " (slow)" : "", r->read, made, r->lost,
+		printf("# reader %d (%s): %llu of %llu records read, %llu lost in %llu overruns; %llu writes, %llu injected\n",
+		       i, kind_name[r->kind], r->read, made, r->lost,
 		       r->overruns, r->ntp, r->inj);
 		EXPECT_TRUE(r->done);
+		EXPECT_EQ(0, r->poll_timeouts);
 		EXPECT_EQ(0, r->bad_seq);
 		EXPECT_EQ(0, r->bad_overrun);
 		/* Every record from its open to the marker: read or counted lost. */
@@ -256,7 +314,7 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 		close(r->fd);
 	}
 	/* The slow reader must have been overrun, or the test proves less. */
-	EXPECT_LT(0, rd[NREADERS - 1].lost);
+	EXPECT_LT(0, rd[SLOW].lost);
 	close(fl.ctl);
 }
 
