@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,9 +292,12 @@ TEST_F(stall, inject_refused)
 }
 
 /*
- * An IRQs-off stall of @ms on the last CPU is reported exactly once, with
- * a duration within one period + 10 % of the injector's truth, and parts
- * that add up to it.
+ * A stall of @ms injected on the last CPU with @mode (IRQs, preemption or
+ * bottom halves off) is reported exactly once in @context (the probe's
+ * hard irq, or its thread), with a duration within one period + 10 % of
+ * the injector's truth, and parts that add up to it.  With @expected 0,
+ * the mode must not stall @context at all (it may still delay it a
+ * little: no stall of that context covers half the spin).
  *
  * Under TCG the host may not run a vCPU thread for tens of ms, and no
  * steal clock tells the guest.  When that happens just before the
@@ -305,7 +309,8 @@ TEST_F(stall, inject_refused)
 #define INJECT_TRIES	4
 
 static void inject_truth(struct __test_metadata *_metadata, int fd,
-			 struct clockwatch_cpu_stats *cs, unsigned int ms)
+			 struct clockwatch_cpu_stats *cs, unsigned int ms,
+			 unsigned int mode, unsigned int context, int expected)
 {
 	unsigned int cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	struct clockwatch_inject inj;
@@ -323,7 +328,7 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 		memset(&inj, 0, sizeof(inj));
 		inj.size = sizeof(inj);
 		inj.cpu = cpu;
-		inj.mode = CLOCKWATCH_INJECT_IRQ;
+		inj.mode = mode;
 		inj.duration_ns = ms * NSEC_PER_MSEC;
 		from = stall_log_end(fd);
 		if (evfd >= 0)
@@ -333,7 +338,7 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 		ASSERT_EQ(0, ioctl(fd, CLOCKWATCH_IOC_INJECT, &inj));
 		truth = inj.end_ns - inj.start_ns;
 		ASSERT_GE(truth, ms * NSEC_PER_MSEC);
-		/* The late expiry runs as soon as the CPU takes interrupts. */
+		/* The late expiry or thread runs as soon as the spin ends. */
 		sleep_ns(50 * NSEC_PER_MSEC);
 
 		n = stall_log(fd, from, st, 64, NULL);
@@ -344,20 +349,29 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 			long long s = st[i].start_ns;
 			long long e = s + (long long)st[i].duration_ns;
 
-			if (st[i].cpu != cpu || st[i].context != CLOCKWATCH_STALL_IRQ)
+			if (st[i].cpu != cpu || st[i].context != context)
+				continue;
+			if (!expected && (long long)st[i].duration_ns < truth / 2)
 				continue;
 			if (s < inj.end_ns && e > inj.start_ns) {
 				overlapping++;
 				f = &st[i];
 			}
 		}
-		if (overlapping != 1 || f->start_ns >= inj.start_ns - period)
+		if (overlapping != 1 || !expected ||
+		    f->start_ns >= inj.start_ns - period)
 			break;
 		TH_LOG("try %d: CPU %u was already stalled %.3f ms before the spin "
 		       "(host did not run it): injecting again", try + 1, cpu,
 		       (inj.start_ns - f->start_ns) / 1e6);
 	}
-	ASSERT_EQ(1, overlapping);
+	ASSERT_EQ(expected, overlapping);
+	if (!expected) {
+		TH_LOG("injected %u ms in mode %u: no stall of context %u, as expected",
+		       ms, mode, context);
+		close(evfd);
+		return;
+	}
 	tol = period + truth / 10;
 	TH_LOG("injected %u ms: truth %.3f ms, reported %.3f ms (missed %llu), "
 	       "start %+.3f ms; steal %llu irq %llu softirq %llu host %llu "
@@ -402,19 +416,65 @@ static void inject_truth(struct __test_metadata *_metadata, int fd,
 TEST_F(stall, inject_irq_20ms)
 {
 	REQUIRE_INJECT();
-	inject_truth(_metadata, self->fd, self->cs, 20);
+	inject_truth(_metadata, self->fd, self->cs, 20, CLOCKWATCH_INJECT_IRQ,
+		     CLOCKWATCH_STALL_IRQ, 1);
 }
 
 TEST_F(stall, inject_irq_50ms)
 {
 	REQUIRE_INJECT();
-	inject_truth(_metadata, self->fd, self->cs, 50);
+	inject_truth(_metadata, self->fd, self->cs, 50, CLOCKWATCH_INJECT_IRQ,
+		     CLOCKWATCH_STALL_IRQ, 1);
 }
 
 TEST_F(stall, inject_irq_200ms)
 {
 	REQUIRE_INJECT();
-	inject_truth(_metadata, self->fd, self->cs, 200);
+	inject_truth(_metadata, self->fd, self->cs, 200, CLOCKWATCH_INJECT_IRQ,
+		     CLOCKWATCH_STALL_IRQ, 1);
+}
+
+/* Is this a PREEMPT_RT kernel?  Its bottom halves do not stop preemption. */
+static bool preempt_rt(void)
+{
+	struct utsname u;
+
+	return !uname(&u) && strstr(u.version, "PREEMPT_RT");
+}
+
+/* Switch the probe's thread on for a test; the teardown restores it. */
+#define REQUIRE_THREAD_PROBE() do {					\
+	self->saved_thread = param_read("probe_thread");		\
+	ASSERT_EQ(0, param_write("probe_thread", "1"));			\
+	sleep_ns(20 * NSEC_PER_MSEC);					\
+} while (0)
+
+/*
+ * Preemption off: the hard irq expiries keep their time, the thread the
+ * first one wakes waits for the spin's end.
+ */
+TEST_F(stall, inject_preempt_50ms)
+{
+	REQUIRE_INJECT();
+	REQUIRE_THREAD_PROBE();
+	inject_truth(_metadata, self->fd, self->cs, 50, CLOCKWATCH_INJECT_PREEMPT,
+		     CLOCKWATCH_STALL_THREAD, 1);
+	inject_truth(_metadata, self->fd, self->cs, 50, CLOCKWATCH_INJECT_PREEMPT,
+		     CLOCKWATCH_STALL_IRQ, 0);
+}
+
+/*
+ * Bottom halves off: also no preemption, but on PREEMPT_RT, where
+ * local_bh_disable() leaves the task preemptible, the thread runs on time.
+ */
+TEST_F(stall, inject_softirq_50ms)
+{
+	REQUIRE_INJECT();
+	REQUIRE_THREAD_PROBE();
+	inject_truth(_metadata, self->fd, self->cs, 50, CLOCKWATCH_INJECT_SOFTIRQ,
+		     CLOCKWATCH_STALL_THREAD, preempt_rt() ? 0 : 1);
+	inject_truth(_metadata, self->fd, self->cs, 50, CLOCKWATCH_INJECT_SOFTIRQ,
+		     CLOCKWATCH_STALL_IRQ, 0);
 }
 
 /*
