@@ -360,10 +360,11 @@ static void cw_thread_fn(unsigned int cpu)
 	missed = div64_u64(lat, sc->period_ns);
 	cw_record(sc, CLOCKWATCH_HIST_THREAD, lat, sc->period_ns, missed);
 	/*
-	 * A late expiry was a stall of its own already; only a thread that
-	 * ran late after an expiry on time is a thread stall.
+	 * A late expiry was a stall of its own already: the thread's stall
+	 * is its wait after that expiry ran, when it reaches the threshold.
+	 * Its duration still counts from the due time, as every latency.
 	 */
-	if (lat >= cw_threshold_ns() && sc->thread_irq_lat_ns < cw_threshold_ns()) {
+	if (lat - min(lat, sc->thread_irq_lat_ns) >= cw_threshold_ns()) {
 		stalled = true;
 		cw_stall_snap_take(&snap);
 		st.context = CLOCKWATCH_STALL_THREAD;
