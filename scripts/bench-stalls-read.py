@@ -7,6 +7,7 @@
 import fcntl
 import json
 import os
+import random
 import re
 import statistics
 import struct
@@ -74,19 +75,41 @@ def main():
         json.dump(cpus, sys.stdout)
         return
     if cmd == "overhead":
-        rows = [list(map(int, l.split())) for l in open(sys.argv[2]).readlines()[1:]]
-        none = statistics.median(r[1] for r in rows)
-        probe = statistics.median(r[2] for r in rows)
-        cyc = statistics.median(r[3] for r in rows)
-        cp, cc = 1 - probe / none, 1 - cyc / none
-        print("Overhead at a 1 ms period on 2 CPUs (busy-loop throughput lost, "
-              "median of %d rounds):" % len(rows))
-        for r in rows:
-            print("  round %d: none %d, probe %d, cyclictest %d" % tuple(r))
-        print("  clockwatch probe: %6.2f %% of 2 CPUs" % (100 * cp))
-        print("  cyclictest:       %6.2f %% of 2 CPUs" % (100 * cc))
+        # "round state loops": state 0 none, 1 probe, 2 cyclictest
+        rounds = {}
+        for line in open(sys.argv[2]).readlines()[1:]:
+            r, st, loops = map(int, line.split())
+            rounds.setdefault(r, {})[st] = loops
+        full = [v for _, v in sorted(rounds.items()) if len(v) == 3]
+        cps = [1 - v[1] / v[0] for v in full]
+        ccs = [1 - v[2] / v[0] for v in full]
+        cp, cc = statistics.median(cps), statistics.median(ccs)
+
+        def spread(xs):
+            q = statistics.quantiles(xs, n=4)
+            return q[0], q[2]
+
+        print("Overhead at a 1 ms period on 2 CPUs (busy-loop throughput lost "
+              "against the same round's loops with nothing measuring; "
+              "median of %d rounds, interquartile range in brackets):" % len(full))
+        lo, hi = spread(cps)
+        print("  clockwatch probe: %6.2f %% of 2 CPUs  [%.2f, %.2f]" % (100 * cp, 100 * lo, 100 * hi))
+        lo, hi = spread(ccs)
+        print("  cyclictest:       %6.2f %% of 2 CPUs  [%.2f, %.2f]" % (100 * cc, 100 * lo, 100 * hi))
         if cc > 0:
-            print("  ratio probe/cyclictest: %.2f (target <= 0.25)" % (cp / cc))
+            # 95 % interval of the ratio of medians: resample the rounds.
+            rng = random.Random(1)
+            ratios = []
+            for _ in range(2000):
+                pick = [rng.randrange(len(full)) for _ in full]
+                bc = statistics.median(ccs[i] for i in pick)
+                if bc > 0:
+                    ratios.append(statistics.median(cps[i] for i in pick) / bc)
+            ratios.sort()
+            print("  ratio probe/cyclictest: %.2f, 95 %% bootstrap interval "
+                  "[%.2f, %.2f] (target <= 0.25)" %
+                  (cp / cc, ratios[int(0.025 * len(ratios))],
+                   ratios[int(0.975 * len(ratios)) - 1]))
         return
     if cmd == "peer":
         cw = json.load(open(sys.argv[2]))
