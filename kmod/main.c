@@ -204,6 +204,9 @@ static int __init clockwatch_init(void)
 	ret = clockwatch_stall_start(cw);
 	if (ret)
 		goto err_stall_start;
+	/* With or without the probe: the injector does not need it. */
+	if (clockwatch_inject_allowed())
+		cw->page->features |= CLOCKWATCH_FEAT_INJECT;
 
 	/* Last: the page is complete before anyone can open the device. */
 	ret = misc_register(&cw->misc);

@@ -595,8 +595,9 @@ static void cw_stall_free(void)
  * clockwatch_stall_start() - start the probe on every online CPU
  * @cw: the device
  *
- * Without probe=1 nothing is started and the stall ioctls fail with
- * -ENODEV.
+ * Without probe=1 nothing is started: CLOCKWATCH_IOC_CPU_STATS and
+ * _STALL_RESET fail with -ENODEV, _STALL_LOG returns no stall; the
+ * injector works as with the probe.
  *
  * Return: 0, or a negative errno when the probe was asked for and could
  * not start.
@@ -640,8 +641,6 @@ int clockwatch_stall_start(struct clockwatch_dev *cw)
 		goto err_cpuhp;
 	cw_hp_state = ret;
 	cw->page->features |= CLOCKWATCH_FEAT_STALLS;
-	if (clockwatch_inject_allowed())
-		cw->page->features |= CLOCKWATCH_FEAT_INJECT;
 	return 0;
 
 err_cpuhp:

@@ -94,10 +94,22 @@ check "chronyd's freq writes recorded" \
 check "chronyd's offset writes recorded" \
 	grep -q "\"type\":\"ntp_adjust\".*$jfield.*\"written\":\[[^]]*\"offset\"" "$dir/events.json"
 
-# date -s: a step of +2 s by date; the offsets around it are the truth.
-before=$(python3 -c 'import time;print(time.clock_gettime_ns(time.CLOCK_REALTIME)-time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+# date -s: a step of +2 s by date; the offsets around it are the truth,
+# each from the tightest of 20 MONOTONIC-REALTIME-MONOTONIC brackets (a
+# single pair of reads can be ms apart when the host does not run the VM).
+offset_py='import time
+m = time.CLOCK_MONOTONIC
+best = None
+for _ in range(20):
+    a = time.clock_gettime_ns(m)
+    r = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    b = time.clock_gettime_ns(m)
+    if best is None or b - a < best[0]:
+        best = (b - a, r - (a + b) // 2)
+print(best[1])'
+before=$(python3 -c "$offset_py")
 date -s '+2 seconds' > /dev/null
-after=$(python3 -c 'import time;print(time.clock_gettime_ns(time.CLOCK_REALTIME)-time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
+after=$(python3 -c "$offset_py")
 made=$((after - before))
 mark=$(wc -l < "$dir/events.json")
 sleep 0.5
@@ -106,7 +118,7 @@ delta=$(printf '%s' "$line" | sed -n 's/.*"delta_ns":\(-\{0,1\}[0-9]*\).*/\1/p')
 echo "# date -s +2 s: made ${made} ns (python reads), recorded ${delta:-none} ns"
 err=$(( ${delta:-0} - made ))
 [ $err -lt 0 ] && err=$((-err))
-# the two python reads are ~ms apart under TCG: 5 ms
+# date's own reads of the clock and its settimeofday() are the slack
 check "date -s recorded as a step by date, size within 5 ms" \
 	test -n "$delta" -a "$err" -lt 5000000
 

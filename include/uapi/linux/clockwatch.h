@@ -382,7 +382,7 @@ enum clockwatch_hist_kind {
  * struct clockwatch_cpu_stats - CLOCKWATCH_IOC_CPU_STATS: one CPU's probe
  * @size:		in: sizeof(struct clockwatch_cpu_stats)
  * @cpu:		in: the CPU
- * @flags:		out: CLOCKWATCH_CPU_* bits
+ * @flags:		in: zero; out: CLOCKWATCH_CPU_* bits
  * @__reserved0:	in: zero
  * @period_ns:		out: the probe period now, ns
  * @threshold_ns:	out: the stall threshold now, ns
@@ -776,9 +776,10 @@ struct clockwatch_event {
  * @event_size:	out: CLOCKWATCH_EVENT_SIZE
  * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
  * @features:	out: clockwatch_page.features
- * @event_head:	out: seq the next event record will carry
- * @cursor:	out: seq of the next record read() on this file returns (an
- *		OVERRUN record first when the ring no longer holds it)
+ * @event_head:	in: zero; out: seq the next event record will carry
+ * @cursor:	in: zero; out: seq of the next record read() on this file
+ *		returns (an OVERRUN record first when the ring no longer
+ *		holds it)
  * @__reserved:	in: zero; out: zero
  */
 struct clockwatch_info {
