@@ -20,9 +20,9 @@
 /* a + b, stuck at UINT64_MAX instead of wrapping. */
 static __u64 add_sat(__u64 a, __u64 b)
 {
-	__u64 sum;
+	__u64 sum = a + b;
 
-	return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+	return sum < a ? UINT64_MAX : sum;
 }
 
 /*
@@ -218,6 +218,12 @@ static bool leap_near(__u32 leap, __s64 real_ns, __u64 bound)
 	return (leap & CW_LEAP_DONE) && (__u64)(real_ns - prev) <= reach;
 }
 
+static bool bounded(__u32 status)
+{
+	return status == CW_STATUS_SYNCHRONIZED ||
+	       status == CW_STATUS_FREE_RUNNING;
+}
+
 static void set_unbounded(struct cw_now *out)
 {
 	out->bound_ns = CW_BOUND_INFINITE;
@@ -228,45 +234,55 @@ static void set_unbounded(struct cw_now *out)
 /*
  * Every field of *out, each written once: a memset() first would be a
  * "rep stos", whose start-up alone is a sizeable part of a now() call.
- * Inline in both callers, so that the settled one drops the window and
- * the flags, which are 0 there.
  */
-static inline __attribute__((always_inline))
-void put_now(struct cw_now *out, __u32 status, __u32 reason, __s64 real_ns,
-	     __s64 since_ns, __u64 maxerror_ns, __s64 window_ns, __u32 flags,
-	     __u32 leap, __u64 max_drift_ppb)
+static void put_unbounded(struct cw_now *out, __u32 status, __u32 reason,
+			  __s64 real_ns)
 {
-	__u64 drift, window, leap_ns = 0, bound;
-
 	out->real_ns = real_ns;
 	out->__reserved = 0;
-	if (status != CW_STATUS_SYNCHRONIZED && status != CW_STATUS_FREE_RUNNING) {
-		out->status = status;
-		out->reason = reason;
-		out->flags = 0;
-		out->maxerror_ns = 0;
-		out->drift_ns = 0;
-		out->window_ns = 0;
-		out->leap_ns = 0;
-		out->since_write_ns = 0;
-		set_unbounded(out);
-		return;
-	}
+	out->status = status;
+	out->reason = reason;
+	out->flags = 0;
+	out->maxerror_ns = 0;
+	out->drift_ns = 0;
+	out->window_ns = 0;
+	out->leap_ns = 0;
+	out->since_write_ns = 0;
+	set_unbounded(out);
+}
 
-	drift = drift_term(max_drift_ppb, since_ns);
-	window = window_ns > 0 ? (__u64)window_ns : 0;
-	bound = add_sat(add_sat(maxerror_ns, drift), window);
+/*
+ * The same for a status with a bound, from its terms.  Inline in both
+ * callers, so that the settled one drops the window and the flags, which
+ * are 0 there.
+ */
+static inline __attribute__((always_inline))
+void put_bounded(struct cw_now *out, __u32 status, __u32 reason,
+		 __s64 real_ns, __s64 since_ns, __u64 maxerror_ns, __u64 drift_ns,
+		 __s64 window_ns, __u32 flags, __u32 leap)
+{
+	__u64 window = window_ns > 0 ? (__u64)window_ns : 0;
+	__u64 bound = add_sat(add_sat(maxerror_ns, drift_ns), window);
+	__u64 leap_ns = 0;
+
+	/*
+	 * The terms that do not wait for the drift term first: written
+	 * together with it, gcc pairs maxerror and drift into one vector
+	 * store, a longer way from the REALTIME read to its end.
+	 */
+	out->real_ns = real_ns;
+	out->__reserved = 0;
+	out->maxerror_ns = maxerror_ns;
+	out->window_ns = window;
+	out->since_write_ns = since_ns;
 	if (__builtin_expect(leap, 0) && leap_near(leap, real_ns, bound)) {
 		leap_ns = CW_LEAP_NS;
 		flags |= CW_NOW_LEAP;
 		bound = add_sat(bound, CW_LEAP_NS);
 	}
 	out->flags = flags;
-	out->maxerror_ns = maxerror_ns;
-	out->drift_ns = drift;
-	out->window_ns = window;
+	out->drift_ns = drift_ns;
 	out->leap_ns = leap_ns;
-	out->since_write_ns = since_ns;
 	if (bound > (__u64)INT64_MAX) {
 		set_unbounded(out);
 		out->status = CW_STATUS_UNSYNCHRONIZED;
@@ -287,44 +303,110 @@ void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
 		      struct cw_now *out)
 {
 	__u32 reason, status = facts_status(f, &reason);
+	__s64 since_ns;
 
-	put_now(out, status, reason, f->real_ns, f->raw_ns - f->anchor_raw_ns,
-		(__u64)f->maxerror_us * 1000, f->window_ns,
-		f->bracketed ? CW_NOW_BRACKETED : 0, facts_leap(f),
-		max_drift_ppb);
+	if (!bounded(status)) {
+		put_unbounded(out, status, reason, f->real_ns);
+		return;
+	}
+	since_ns = f->raw_ns - f->anchor_raw_ns;
+	put_bounded(out, status, reason, f->real_ns, since_ns,
+		    (__u64)f->maxerror_us * 1000,
+		    drift_term(max_drift_ppb, since_ns), f->window_ns,
+		    f->bracketed ? CW_NOW_BRACKETED : 0, facts_leap(f));
 }
 
-bool cw_settle(const struct cw_facts *f, struct cw_settled *s)
+/*
+ * Page time (cw_page_time()) puts MONOTONIC_RAW e + e / 8 + 1 after the
+ * snapshot's for e of REALTIME; the snapshot is stale past CW_STALE_NS of
+ * that, so e + e / 8 goes up to:
+ */
+#define LAST_PAGE_TIME_NS	(CW_STALE_NS - 1)
+
+bool cw_settle(const struct cw_facts *f, __u64 max_drift_ppb,
+	       struct cw_settled *s)
 {
+	__u64 numerator;
+
 	if (!f->have_sync)
 		return false;
 	s->seq = f->seq;
 	s->leap = facts_leap(f);
-	s->page_real_ns = f->page_real_ns;
-	s->page_raw_ns = f->page_raw_ns;
-	s->anchor_raw_ns = f->anchor_raw_ns;
+	s->page_sec = f->page_real_ns / CW_NSEC_PER_SEC;
+	s->page_nsec = f->page_real_ns % CW_NSEC_PER_SEC;
+	/* Modulo 2^64, as the slow path's raw - anchor wraps. */
+	s->since_ns = (__s64)((__u64)f->page_raw_ns + 1 - (__u64)f->anchor_raw_ns);
 	s->maxerror_ns = (__u64)f->maxerror_us * 1000;
 	page_rules(f, s);
+	/*
+	 * While the time since the write stays positive and max_drift x
+	 * that time + 1e9 - 1 fits 64 bits, up to the last page time,
+	 * drift_term() is that sum divided by 1e9.  Divided here at the
+	 * snapshot, quotient and remainder, it leaves each now() the page
+	 * time's part to divide.
+	 */
+	s->drift_linear = s->since_ns > 0 &&
+		!__builtin_mul_overflow(max_drift_ppb,
+					(__u64)s->since_ns + LAST_PAGE_TIME_NS,
+					&numerator) &&
+		!__builtin_add_overflow(numerator, CW_NSEC_PER_SEC - 1, &numerator);
+	s->drift_ns = 0;
+	s->drift_rem = 0;
+	if (s->drift_linear) {
+		numerator = max_drift_ppb * (__u64)s->since_ns +
+			    CW_NSEC_PER_SEC - 1;
+		s->drift_ns = numerator / CW_NSEC_PER_SEC;
+		s->drift_rem = numerator % CW_NSEC_PER_SEC;
+	}
 	return true;
 }
 
 /*
  * The facts of a page-time read are the settled ones, REALTIME, and
  * MONOTONIC_RAW from cw_page_time(): no window, not bracketed, clocks
- * that agree.  The rest of cw_bound_compute() follows as it is.
+ * that agree.  The rest of cw_bound_compute() follows, with the time
+ * since the write and the drift term counted from the snapshot on:
+ * between REALTIME and the bound, only additions, one multiplication and
+ * one division, as short a chain as the rules allow.
  */
-bool cw_bound_settled(const struct cw_settled *s, __s64 real_ns,
-		      __u64 max_drift_ppb, struct cw_now *out)
+bool cw_bound_settled(const struct cw_settled *settled,
+		      const struct timespec *real, __u64 max_drift_ppb,
+		      struct cw_now *out)
 {
-	__s64 raw_ns, since_ns;
+	__s64 real_ns = cw_timespec_ns(real);
+	__s64 page_ns, since_ns;
 	__u32 status, reason;
+	struct cw_settled s;
+	__u64 x, drift_ns;
 
-	if (!cw_page_time(s->page_real_ns, s->page_raw_ns, real_ns, &raw_ns) ||
-	    page_stale(raw_ns, s->page_raw_ns))
+	cw_settled_load(&s, settled);
+
+	/* REALTIME elapsed since the snapshot, as real_ns - its REALTIME. */
+	if (__builtin_expect(real->tv_sec == s.page_sec, 1))
+		page_ns = real->tv_nsec - s.page_nsec;
+	else
+		page_ns = (__s64)(((__u64)real->tv_sec - (__u64)s.page_sec) *
+				  CW_NSEC_PER_SEC + (real->tv_nsec - s.page_nsec));
+	/*
+	 * As cw_page_time() and page_stale() decide, in one test: before the
+	 * snapshot, x wraps to far beyond the last page time.
+	 */
+	x = (__u64)page_ns + (__u64)(page_ns >> CW_RAW_OVER_REAL_SHIFT);
+	if (x > LAST_PAGE_TIME_NS)
 		return false;
-	since_ns = raw_ns - s->anchor_raw_ns;
-	status = rules_status(s, since_ns, &reason);
-	put_now(out, status, reason, real_ns, since_ns, s->maxerror_ns, 0, 0,
-		s->leap, max_drift_ppb);
+
+	since_ns = (__s64)((__u64)s.since_ns + x);
+	status = rules_status(&s, since_ns, &reason);
+	if (!bounded(status)) {
+		put_unbounded(out, status, reason, real_ns);
+		return true;
+	}
+	if (__builtin_expect(s.drift_linear, 1))
+		drift_ns = s.drift_ns + (s.drift_rem + max_drift_ppb * x) /
+					 CW_NSEC_PER_SEC;
+	else
+		drift_ns = drift_term(max_drift_ppb, since_ns);
+	put_bounded(out, status, reason, real_ns, since_ns, s.maxerror_ns,
+		    drift_ns, 0, 0, s.leap);
 	return true;
 }

@@ -148,88 +148,156 @@ static inline bool cw_page_time(__s64 page_real_ns, __s64 page_raw_ns,
 
 /**
  * struct cw_settled - what one page update settles for every now() until
- *	the next: the facts of a page copy, with the status rules that look
- *	at the page alone already applied
+ *	the next: the facts of a page copy with the status rules that look at
+ *	the page alone applied, in the form a REALTIME read goes into fastest
  * @seq:		the page's sequence counter value they hold for
- * @page_real_ns:	the page's clocks snapshot: REALTIME ...
- * @page_raw_ns:	... and MONOTONIC_RAW
- * @anchor_raw_ns:	as struct cw_facts
+ * @leap:		CW_LEAP_*
+ * @page_sec:		the page's REALTIME snapshot, seconds ...
+ * @page_nsec:		... and the rest: REALTIME elapsed within the same
+ *			second is a subtraction
+ * @drift_linear:	@drift_ns and @drift_rem hold: the time since the
+ *			maxerror write stays positive and its drift term
+ *			fits 64 bits until the snapshot is stale
+ * @since_ns:		time since the maxerror write as page time counts it
+ *			at the snapshot: the snapshot's MONOTONIC_RAW + 1 -
+ *			the write's; e ns of REALTIME later add
+ *			x = e + e / 8 to it
  * @maxerror_ns:	the maxerror of struct cw_facts, in ns
  * @kernel_after_ns:	since the maxerror write, MONOTONIC_RAW: after this
  *			the kernel's own maxerror has reached 16 s; INT64_MAX
  *			when another rule decides first
  * @silent_after_ns:	... and after this the daemon counts as silent (8
  *			update intervals); INT64_MAX: never
- * @status:		CW_STATUS_* until either of those is passed
+ * @drift_ns:		max_drift * @since_ns + 1e9 - 1 (the drift term
+ *			before its division, rounded up) divided by 1e9 ...
+ * @drift_rem:		... and the remainder: x later, the drift term is
+ *			@drift_ns + (@drift_rem + max_drift * x) / 1e9
+ * @status:		CW_STATUS_* until either threshold is passed
  * @reason:		CW_REASON_* with it
- * @leap:		CW_LEAP_*
  */
 struct cw_settled {
 	__u32 seq;
 	__u32 leap;
-	__s64 page_real_ns;
-	__s64 page_raw_ns;
-	__s64 anchor_raw_ns;
+	__s64 page_sec;
+	__s32 page_nsec;
+	__u32 drift_linear;
+	__s64 since_ns;
 	__u64 maxerror_ns;
 	__s64 kernel_after_ns;
 	__s64 silent_after_ns;
+	__u64 drift_ns;
+	__u64 drift_rem;
 	__u32 status;
 	__u32 reason;
 };
 
+/*
+ * Field by field, each once, with relaxed atomics: the struct cw_settled
+ * of a clock's cache is read while another thread may be rewriting it
+ * (the cache's own counter tells the reader afterwards).
+ */
+#define CW_READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define CW_WRITE_ONCE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+static inline void cw_settled_load(struct cw_settled *to,
+				   const struct cw_settled *from)
+{
+	to->seq = CW_READ_ONCE(from->seq);
+	to->leap = CW_READ_ONCE(from->leap);
+	to->page_sec = CW_READ_ONCE(from->page_sec);
+	to->page_nsec = CW_READ_ONCE(from->page_nsec);
+	to->drift_linear = CW_READ_ONCE(from->drift_linear);
+	to->since_ns = CW_READ_ONCE(from->since_ns);
+	to->maxerror_ns = CW_READ_ONCE(from->maxerror_ns);
+	to->kernel_after_ns = CW_READ_ONCE(from->kernel_after_ns);
+	to->silent_after_ns = CW_READ_ONCE(from->silent_after_ns);
+	to->drift_ns = CW_READ_ONCE(from->drift_ns);
+	to->drift_rem = CW_READ_ONCE(from->drift_rem);
+	to->status = CW_READ_ONCE(from->status);
+	to->reason = CW_READ_ONCE(from->reason);
+}
+
+static inline void cw_settled_store(struct cw_settled *to,
+				    const struct cw_settled *from)
+{
+	CW_WRITE_ONCE(to->seq, from->seq);
+	CW_WRITE_ONCE(to->leap, from->leap);
+	CW_WRITE_ONCE(to->page_sec, from->page_sec);
+	CW_WRITE_ONCE(to->page_nsec, from->page_nsec);
+	CW_WRITE_ONCE(to->drift_linear, from->drift_linear);
+	CW_WRITE_ONCE(to->since_ns, from->since_ns);
+	CW_WRITE_ONCE(to->maxerror_ns, from->maxerror_ns);
+	CW_WRITE_ONCE(to->kernel_after_ns, from->kernel_after_ns);
+	CW_WRITE_ONCE(to->silent_after_ns, from->silent_after_ns);
+	CW_WRITE_ONCE(to->drift_ns, from->drift_ns);
+	CW_WRITE_ONCE(to->drift_rem, from->drift_rem);
+	CW_WRITE_ONCE(to->status, from->status);
+	CW_WRITE_ONCE(to->reason, from->reason);
+}
+
 /**
  * cw_settle() - the settled part of page-time facts
- * @f:		facts from cw_facts_read(), with the interval now() uses
- * @s:		filled when the result is true
+ * @f:			facts from cw_facts_read(), with the interval now()
+ *			uses
+ * @max_drift_ppb:	as cw_bound_compute()
+ * @s:			filled when the result is true
  *
  * Return: false for a page without the sync facts: its now() stays on
  * cw_facts_read() and cw_bound_compute().
  */
-bool cw_settle(const struct cw_facts *f, struct cw_settled *s);
+bool cw_settle(const struct cw_facts *f, __u64 max_drift_ppb,
+	       struct cw_settled *s);
 
 /**
  * cw_bound_settled() - cw_bound_compute() on settled facts and a REALTIME
- *	read made while the page's counter held @s->seq
- * @s:			from cw_settle()
- * @real_ns:		CLOCK_REALTIME
- * @max_drift_ppb:	as cw_bound_compute()
+ *	read made while the page's counter held @settled->seq
+ * @settled:		from cw_settle(); read once with cw_settled_load(),
+ *			so it may be a cache another thread is rewriting if
+ *			the caller looks at the cache's counter afterwards
+ * @real:		CLOCK_REALTIME, as clock_gettime() gives it
+ * @max_drift_ppb:	the one given to cw_settle()
  * @out:		filled when the result is true, exactly as
  *			cw_bound_compute() fills it for the facts of a
- *			page-time cw_facts_read() that read @real_ns
+ *			page-time cw_facts_read() that read @real
  *
  * Return: false when REALTIME went backwards since the page's snapshot or
  * the snapshot is stale; those take cw_facts_read() and
  * cw_bound_compute().
  */
-bool cw_bound_settled(const struct cw_settled *s, __s64 real_ns,
-		      __u64 max_drift_ppb, struct cw_now *out);
+bool cw_bound_settled(const struct cw_settled *settled,
+		      const struct timespec *real, __u64 max_drift_ppb,
+		      struct cw_now *out);
+
+static inline __s64 cw_timespec_ns(const struct timespec *ts)
+{
+	return (__s64)ts->tv_sec * CW_NSEC_PER_SEC + ts->tv_nsec;
+}
 
 static inline __s64 cw_read_clock(clockid_t id)
 {
 	struct timespec ts;
 
 	clock_gettime(id, &ts);
-	return (__s64)ts.tv_sec * CW_NSEC_PER_SEC + ts.tv_nsec;
+	return cw_timespec_ns(&ts);
 }
 
 /**
  * cw_read_real_at() - read CLOCK_REALTIME while the page is unchanged
  * @page:	the mapped page
  * @seq:	the sequence counter value of a copy made earlier
- * @real_ns:	filled when the result is true
+ * @real:	filled when the result is true
  *
- * The section of cw_facts_read() without the copy: inline, so that the
- * REALTIME read goes on to the bound in a register.
+ * The section of cw_facts_read() without the copy.
  *
  * Return: true when the counter held @seq before and after the read: the
- * copy's facts hold for @real_ns as they would for a cw_facts_read() now.
+ * copy's facts hold for @real as they would for a cw_facts_read() now.
  */
 static inline bool cw_read_real_at(const struct clockwatch_page *page,
-				   __u32 seq, __s64 *real_ns)
+				   __u32 seq, struct timespec *real)
 {
 	if (__atomic_load_n(&page->seq, __ATOMIC_ACQUIRE) != seq)
 		return false;
-	*real_ns = cw_read_clock(CLOCK_REALTIME);
+	clock_gettime(CLOCK_REALTIME, real);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	return __atomic_load_n(&page->seq, __ATOMIC_RELAXED) == seq;
 }

@@ -21,8 +21,9 @@
  * until the page's counter moves.  @seq is a sequence counter over
  * @settled: odd while one thread rewrites it.  That thread took the odd
  * value by compare-and-swap, so there is one writer at a time; the others
- * do not wait for it and take the slow path meanwhile.  Readers copy
- * @settled and use the copy when @seq was even and unchanged around it.
+ * do not wait for it and take the slow path meanwhile.  Readers work from
+ * @settled in place and keep the result when @seq was even and unchanged
+ * around their reads.
  *
  * For the copy to answer for another page update, the page's counter
  * would have to come round to the same value (2^31 updates) within the
@@ -125,83 +126,54 @@ static void set_unknown(struct cw_now *now, __u32 reason)
 	now->latest_ns = INT64_MAX;
 }
 
-/*
- * The copies in and out of the cache, field by field: relaxed atomics, as
- * the cache is read while another thread may be filling it.
- */
-#define LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
-static void settled_load(struct cw_settled *to, const struct cw_settled *from)
-{
-	to->seq = LOAD(from->seq);
-	to->leap = LOAD(from->leap);
-	to->page_real_ns = LOAD(from->page_real_ns);
-	to->page_raw_ns = LOAD(from->page_raw_ns);
-	to->anchor_raw_ns = LOAD(from->anchor_raw_ns);
-	to->maxerror_ns = LOAD(from->maxerror_ns);
-	to->kernel_after_ns = LOAD(from->kernel_after_ns);
-	to->silent_after_ns = LOAD(from->silent_after_ns);
-	to->status = LOAD(from->status);
-	to->reason = LOAD(from->reason);
-}
-
-static void settled_store(struct cw_settled *to, const struct cw_settled *from)
-{
-	STORE(to->seq, from->seq);
-	STORE(to->leap, from->leap);
-	STORE(to->page_real_ns, from->page_real_ns);
-	STORE(to->page_raw_ns, from->page_raw_ns);
-	STORE(to->anchor_raw_ns, from->anchor_raw_ns);
-	STORE(to->maxerror_ns, from->maxerror_ns);
-	STORE(to->kernel_after_ns, from->kernel_after_ns);
-	STORE(to->silent_after_ns, from->silent_after_ns);
-	STORE(to->status, from->status);
-	STORE(to->reason, from->reason);
-}
-
 /* Settle the facts' page update for the calls after this one. */
-static void cache_fill(struct cw_cache *cache, const struct cw_facts *f)
+static void cache_fill(struct cw_cache *cache, const struct cw_facts *f,
+		       __u64 max_drift_ppb)
 {
 	struct cw_settled s;
 	__u32 seq;
 
-	if (!cw_settle(f, &s))
+	if (!cw_settle(f, max_drift_ppb, &s))
 		return;
-	seq = LOAD(cache->seq);
-	if ((seq & 1) || LOAD(cache->settled.seq) == s.seq)
+	seq = CW_READ_ONCE(cache->seq);
+	if ((seq & 1) || CW_READ_ONCE(cache->settled.seq) == s.seq)
 		return;		/* being filled, or already holds it */
 	if (!__atomic_compare_exchange_n(&cache->seq, &seq, seq + 1, false,
 					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return;
-	/* Pairs with the readers' fence before their second look. */
+	/* Orders the odd value before the new contents. */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
-	settled_store(&cache->settled, &s);
-	/* Pairs with the readers' first look. */
+	cw_settled_store(&cache->settled, &s);
+	/* Orders the new contents before the even value. */
 	__atomic_store_n(&cache->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 /*
  * now() from the settled facts: one REALTIME read while the page's counter
  * still holds the cached value.  false when they do not answer (the page
- * changed, the cache is being filled, a case only the slow path handles).
+ * changed, the cache is being filled, a case only the slow path handles);
+ * *now is then the slow path's to fill.
  */
 static bool now_cached(struct cw_clock *clock, struct cw_now *now)
 {
 	struct cw_cache *cache = &clock->cache;
-	struct cw_settled s;
-	__s64 real_ns;
-	__u32 seq;
+	struct timespec real;
+	__u32 seq, page_seq;
+	bool answered;
 
+	/* Pairs with the release store that ends a fill. */
 	seq = __atomic_load_n(&cache->seq, __ATOMIC_ACQUIRE);
 	if (seq & 1)
 		return false;
-	settled_load(&s, &cache->settled);
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (LOAD(cache->seq) != seq)
+	page_seq = CW_READ_ONCE(cache->settled.seq);
+	if (!cw_read_real_at(clock->page, page_seq, &real))
 		return false;
-	return cw_read_real_at(clock->page, s.seq, &real_ns) &&
-	       cw_bound_settled(&s, real_ns, clock->max_drift_ppb, now);
+	/* From the cache in place: no copy to make first. */
+	answered = cw_bound_settled(&cache->settled, &real,
+				    clock->max_drift_ppb, now);
+	/* Pairs with the fence after a fill's compare-and-swap. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return answered && CW_READ_ONCE(cache->seq) == seq;
 }
 
 /* Apart from the fast path, which it would burden with its stack frame. */
@@ -220,7 +192,7 @@ int now_slow(struct cw_clock *clock, struct cw_now *now)
 	observe_interval(clock, &f);
 	cw_bound_compute(&f, clock->max_drift_ppb, now);
 	if (clock->mode == CW_READ_PAGE_TIME)
-		cache_fill(&clock->cache, &f);
+		cache_fill(&clock->cache, &f, clock->max_drift_ppb);
 	if (now->reason == CW_REASON_PAGE_STALE)
 		return cw_err(-ESTALE);
 	return 0;
