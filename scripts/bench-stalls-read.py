@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helper of scripts/bench-stalls: read the stall probe's histograms
-# through /dev/clockwatch (reset | dump), and print the results of a run
+# through /dev/clockwatch (reset | dump | window SECONDS [TRACING_ON]),
+# and print the results of a run
 # (overhead FILE | peer CLOCKWATCH.json TIMERLAT.txt).
 import fcntl
 import json
@@ -12,6 +13,7 @@ import re
 import statistics
 import struct
 import sys
+import time
 
 BUCKETS = 304
 KINDS = ("irq", "irq_filled", "thread", "thread_filled")
@@ -66,11 +68,23 @@ QS = (0.5, 0.9, 0.99, 0.999)
 
 def main():
     cmd = sys.argv[1]
-    if cmd in ("reset", "dump"):
+    if cmd in ("reset", "dump", "window"):
         fd = os.open("/dev/clockwatch", os.O_RDONLY)
         if cmd == "reset":
             fcntl.ioctl(fd, 0xC7 << 8 | 0x41)
             return
+        if cmd == "window":
+            # window SECONDS [TRACING_ON]: reset, switch the tracer on,
+            # wait, switch it off, dump: one window for both measurers.
+            secs, on = float(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None
+            fcntl.ioctl(fd, 0xC7 << 8 | 0x41)
+            if on:
+                with open(on, "w") as f:
+                    f.write("1")
+            time.sleep(secs)
+            if on:
+                with open(on, "w") as f:
+                    f.write("0")
         cpus = [cpu_stats(fd, c) for c in range(os.cpu_count())]
         json.dump(cpus, sys.stdout)
         return
