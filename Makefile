@@ -7,6 +7,9 @@
 #   make check           every test: host unit tests, the kernel matrix
 #                        build, the VM suite on 6.1 and 6.12
 #   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
+#   make check-debug     the VM and BPF suites on a KASAN, lockdep, UBSAN
+#                        and kmemleak kernel built from linux-source-6.1
+#                        (built once, 30 to 70 min; the suites 50 min)
 #   make matrix          build the module for every kernel of the matrix
 #   make dkms-install    register and build the module with DKMS
 #   make bench           the stall probe's overhead and peer benchmarks,
@@ -34,7 +37,7 @@ else
 endif
 
 .PHONY: all modules userspace selftests demo check check-unit check-vm \
-	matrix deps install dkms-install style clean bench
+	check-debug matrix deps install dkms-install style clean bench
 
 all: modules userspace selftests
 
@@ -68,6 +71,11 @@ check-unit: deps
 
 check-vm: deps
 	$(Q)scripts/check --vm-only $(KVER)
+
+# The debug-kernel lane: scripts/debug-kernel builds 6.1-debug once into
+# .cache/kernels/; scripts/check-debug runs the suites on it.
+check-debug: deps
+	$(Q)scripts/check-debug
 
 install: modules userspace
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
