@@ -4,8 +4,9 @@
  * every record or be told exactly how many they missed.
  *
  * Two sources make records for CW_FLOOD_SECONDS (default 60): a thread
- * making adjtimex() writes as fast as it can (each one record, see
- * events_test), and a thread asking the test injector
+ * making CW_FLOOD_WRITES adjtimex() writes a second (default 1000; 0: as
+ * fast as it can), each one record (see events_test), and a thread
+ * asking the test injector
  * (CLOCKWATCH_IOC_INJECT_EVENTS, module loaded with inject=1) for
  * CW_FLOOD_RATE records a second (default 10^5) in batches each
  * millisecond: under emulation a real clock change costs tens of µs, too
@@ -39,13 +40,14 @@
 
 #define DEV		"/dev/clockwatch"
 #define NREADERS	4
-#define BATCH		64
+#define BATCH		512
 #define NSEC_PER_SEC	1000000000LL
 #define TICK_NS		1000000LL
 
 struct flood {
 	volatile int stop;
 	long long rate;			/* injected records a second */
+	long long write_rate;		/* adjtimex writes a second; 0: no limit */
 	long long seconds;
 	long long writes, injected;	/* made by the two sources */
 	long long failed_writes;
@@ -91,14 +93,21 @@ static unsigned long long info_cursor(int fd)
 	return info.cursor;
 }
 
-/* Real records: adjtimex() writes, back to back. */
+/* Real records: adjtimex() writes, write_rate a second or back to back. */
 static void *writer(void *p)
 {
 	struct flood *fl = p;
 	struct timex tx = { .modes = ADJ_MAXERROR };
 	long long k = 0;
 
+	long long t0 = now_ns();
+
 	while (!fl->stop) {
+		if (fl->write_rate &&
+		    fl->writes >= fl->write_rate * (now_ns() - t0) / NSEC_PER_SEC) {
+			usleep(500);
+			continue;
+		}
 		tx.maxerror = 100000 + (k++ & 1023);
 		if (adjtimex(&tx) < 0)
 			fl->failed_writes++;
@@ -236,6 +245,7 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))
 		SKIP(return, "writes NTP state: set CLOCKWATCH_DESTRUCTIVE=1");
 	fl.rate = getenv("CW_FLOOD_RATE") ? atoll(getenv("CW_FLOOD_RATE")) : 100000;
+	fl.write_rate = getenv("CW_FLOOD_WRITES") ? atoll(getenv("CW_FLOOD_WRITES")) : 0;
 	fl.seconds = getenv("CW_FLOOD_SECONDS") ? atoll(getenv("CW_FLOOD_SECONDS")) : 60;
 	ASSERT_LT(0, fl.rate);
 	ASSERT_LT(0, fl.seconds);
