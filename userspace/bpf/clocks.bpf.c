@@ -78,6 +78,32 @@ static __always_inline int read_timex(__u64 uptr, struct cw_timex_fields *f, __u
 	return 0;
 }
 
+/*
+ * CLOCK_TAI now, and the MONOTONIC instant it belongs to (@mono): a TAI
+ * read between two MONOTONIC reads, the tightest of three.  With two
+ * plain reads, an interrupt between them (or the hypervisor running
+ * another vCPU) would show as a change of TAI - MONOTONIC, a step that
+ * never was; a bracket's error is half its width.
+ */
+static __always_inline __s64 tai_now(__u64 *mono)
+{
+	__u64 m0, m1, best = ~0ULL;
+	__s64 tai, t = 0;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		m0 = bpf_ktime_get_ns();
+		tai = bpf_ktime_get_tai_ns();
+		m1 = bpf_ktime_get_ns();
+		if (m1 - m0 < best) {
+			best = m1 - m0;
+			*mono = m0 + best / 2;
+			t = tai;
+		}
+	}
+	return t;
+}
+
 static __always_inline void enter(__u32 call, __s32 clockid, __u64 timex)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -93,8 +119,7 @@ static __always_inline void enter(__u32 call, __s32 clockid, __u64 timex)
 		if (p.modes == 0 || p.modes == ADJ_OFFSET_SS_READ)
 			return;
 	}
-	p.mono_ns = bpf_ktime_get_ns();
-	p.tai_ns = bpf_ktime_get_tai_ns();
+	p.tai_ns = tai_now(&p.mono_ns);
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 }
 
@@ -112,8 +137,7 @@ static __always_inline void leave(__s64 ret, bool steps)
 	c = bpf_map_lookup_elem(&counters, &zero);
 	if (!p || !c)
 		return;
-	mono = bpf_ktime_get_ns();
-	tai = bpf_ktime_get_tai_ns();
+	tai = tai_now(&mono);
 
 	/* count first: the guard must see a step even when the ring is full */
 	if (ret >= 0) {
