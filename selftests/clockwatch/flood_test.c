@@ -245,10 +245,11 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))
 		SKIP(return, "writes NTP state: set CLOCKWATCH_DESTRUCTIVE=1");
 	fl.rate = getenv("CW_FLOOD_RATE") ? atoll(getenv("CW_FLOOD_RATE")) : 100000;
-	fl.write_rate = getenv("CW_FLOOD_WRITES") ? atoll(getenv("CW_FLOOD_WRITES")) : 0;
+	fl.write_rate = getenv("CW_FLOOD_WRITES") ? atoll(getenv("CW_FLOOD_WRITES")) : 1000;
 	fl.seconds = getenv("CW_FLOOD_SECONDS") ? atoll(getenv("CW_FLOOD_SECONDS")) : 60;
 	ASSERT_LT(0, fl.rate);
 	ASSERT_LT(0, fl.seconds);
+	ASSERT_LE(0, fl.write_rate);
 
 	fl.ctl = open(DEV, O_RDONLY);
 	ASSERT_LE(0, fl.ctl);
