@@ -13,7 +13,8 @@
  *
  * Emitters run in any context but NMI, including hard irq and under the
  * timekeeper lock, so the ring is guarded by a raw spinlock that is a leaf
- * and readers are woken from an irq_work.
+ * and readers are woken from an irq_work, or directly by an emitter that
+ * may sleep.
  */
 
 #include <linux/atomic.h>
@@ -136,13 +137,22 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
 
 	/*
-	 * Wake only when someone waits: raising the irq_work is a
-	 * self-IPI.  wq_has_sleeper()'s full barrier orders the head's
-	 * store before the look at the queue; it pairs with the barrier
-	 * of set_current_state() in wait_event_interruptible() (and of
-	 * poll_wait()'s enqueue) before the waiter reads the head.
+	 * Wake only when someone waits.  wq_has_sleeper()'s full barrier
+	 * orders the head's store before the look at the queue; it pairs
+	 * with the barrier of set_current_state() in
+	 * wait_event_interruptible() (and of poll_wait()'s enqueue) before
+	 * the waiter reads the head.
 	 */
-	if (wq_has_sleeper(&cw->ev_wq))
+	if (!wq_has_sleeper(&cw->ev_wq))
+		return;
+	/*
+	 * A caller that may sleep holds no lock at all: wake the readers
+	 * here.  Any other (hard irq, a kretprobe, under the timekeeper
+	 * lock) leaves it to the irq_work, a self-IPI.
+	 */
+	if (preemptible())
+		wake_up_interruptible_poll(&cw->ev_wq, EPOLLIN | EPOLLRDNORM);
+	else
 		irq_work_queue(&cw->ev_wake_work);
 }
 
