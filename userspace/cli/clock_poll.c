@@ -18,15 +18,29 @@
 #define JUMP_MARGIN_NS		(NSEC_PER_MSEC / 2)
 #define WATCHED_STATUS		(STA_INS | STA_DEL | STA_UNSYNC)
 
-/* One sample: REALTIME bracketed by two MONOTONIC reads. */
-static void sample(int64_t *mono, int64_t *offset)
-{
-	int64_t m0 = now_ns(CLOCK_MONOTONIC);
-	int64_t r = now_ns(CLOCK_REALTIME);
-	int64_t m1 = now_ns(CLOCK_MONOTONIC);
+#define SAMPLE_TRIES		5
 
-	*mono = m0 + (m1 - m0) / 2;
-	*offset = r - *mono;
+/*
+ * One sample: REALTIME bracketed by two MONOTONIC reads, the tightest of
+ * a few (an interrupt or a preempted vCPU widens one); @error is half
+ * its width, how far off @offset can be.
+ */
+static void sample(int64_t *mono, int64_t *offset, int64_t *error)
+{
+	int64_t m0, r, m1, best = INT64_MAX;
+	int i;
+
+	for (i = 0; i < SAMPLE_TRIES; i++) {
+		m0 = now_ns(CLOCK_MONOTONIC);
+		r = now_ns(CLOCK_REALTIME);
+		m1 = now_ns(CLOCK_MONOTONIC);
+		if (m1 - m0 < best) {
+			best = m1 - m0;
+			*mono = m0 + best / 2;
+			*offset = r - *mono;
+		}
+	}
+	*error = best / 2 + 1;
 }
 
 static int read_ntp(struct timex *tx)
@@ -44,22 +58,23 @@ void clock_poll_init(struct clock_poll *p, uint64_t traced)
 	p->freq = tx.freq;
 	p->tick = tx.tick;
 	p->traced = traced;
-	sample(&p->mono_ns, &p->offset_ns);
+	sample(&p->mono_ns, &p->offset_ns, &p->error_ns);
 }
 
 bool clock_poll_check(struct clock_poll *p, uint64_t traced, struct clock_poll_result *r)
 {
 	struct timex tx = {};
-	int64_t mono, offset, change, allowed;
+	int64_t mono, offset, error, change, allowed;
 	int state;
 
 	state = read_ntp(&tx);
-	sample(&mono, &offset);
+	sample(&mono, &offset, &error);
 	*r = (struct clock_poll_result){ .mono_ns = mono };
 
 	change = offset - p->offset_ns;
 	allowed = (int64_t)((double)(mono - p->mono_ns) *
-			    (MAX_SLEW_PPM + labs(tx.tick - 10000) * 100) / 1e6) + JUMP_MARGIN_NS;
+			    (MAX_SLEW_PPM + labs(tx.tick - 10000) * 100) / 1e6) +
+		  JUMP_MARGIN_NS + p->error_ns + error;
 	if (llabs(change) > allowed && traced == p->traced) {
 		r->jumped = true;
 		r->jump_ns = change;
@@ -73,6 +88,7 @@ bool clock_poll_check(struct clock_poll *p, uint64_t traced, struct clock_poll_r
 	}
 	p->mono_ns = mono;
 	p->offset_ns = offset;
+	p->error_ns = error;
 	p->traced = traced;
 	p->time_state = state;
 	p->status = tx.status;

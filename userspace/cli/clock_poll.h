@@ -16,6 +16,7 @@
 struct clock_poll {
 	int64_t mono_ns;	/* CLOCK_MONOTONIC of the last poll */
 	int64_t offset_ns;	/* REALTIME - MONOTONIC then */
+	int64_t error_ns;	/* how far off offset_ns can be: half its bracket */
 	uint64_t traced;	/* steps the tracepoints had seen then */
 	int time_state;		/* adjtimex()'s return value then */
 	int status;		/* timex.status then */
