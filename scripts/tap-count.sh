@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Counting of test results for scripts/check and scripts/check-debug,
+# sourced by both (bash).  The caller sets $logdir and the counters
+# $passed, $failed and $skipped; each step's output goes to a log there.
+
+# Count the TAP results in a log; print each failure with what its test
+# printed since the previous result.
+tally() { # log
+	local p f s
+	p=$(grep -cE '^[[:space:]]*ok [0-9]+' "$1" | head -n1)
+	s=$(grep -E '^[[:space:]]*ok [0-9]+' "$1" | grep -ciE '# *skip')
+	f=$(grep -cE '^[[:space:]]*not ok [0-9]+' "$1")
+	p=$((p - s))
+	passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+	awk '/^[[:space:]]*(not )?ok [0-9]+/ {
+		if ($0 ~ /^[[:space:]]*not ok/) {
+			print "    FAILED: " $0
+			for (i = (n > 15 ? n - 15 : 0); i < n; i++)
+				print "    | " buf[i]
+		}
+		n = 0
+		next
+	}
+	{ buf[n++] = $0 }' "$1"
+	echo "    $p passed, $f failed, $s skipped"
+}
+
+# One pass/fail result for a step with no TAP of its own; its status.
+step() { # name command...
+	local name=$1 log t0
+	shift
+	log=$logdir/$(echo "$name" | tr ' /' '__').log
+	echo "== $name"
+	t0=$(date +%s)
+	if "$@" > "$log" 2>&1; then
+		passed=$((passed + 1))
+		echo "    ok ($(( $(date +%s) - t0 )) s)"
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "    FAILED (log: $log)"
+	tail -n 30 "$log" | sed 's/^/    | /'
+	return 1
+}
+
+# A step that prints TAP; a non-zero exit without any "not ok" line is one
+# extra failure (the runner itself broke).
+tap_step() { # name command...
+	local name=$1 log rc t0
+	shift
+	log=$logdir/$(echo "$name" | tr ' /' '__').log
+	echo "== $name"
+	t0=$(date +%s)
+	"$@" > "$log" 2>&1
+	rc=$?
+	tally "$log"
+	echo "    ($(( $(date +%s) - t0 )) s)"
+	if [ "$rc" != 0 ] && ! grep -qE '^[[:space:]]*not ok [0-9]+' "$log"; then
+		failed=$((failed + 1))
+		echo "    FAILED: exit status $rc (log: $log)"
+		tail -n 30 "$log" | sed 's/^/    | /'
+	fi
+}
