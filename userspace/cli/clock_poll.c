@@ -69,7 +69,7 @@ bool clock_poll_check(struct clock_poll *p, uint64_t traced, struct clock_poll_r
 
 	state = read_ntp(&tx);
 	sample(&mono, &offset, &error);
-	*r = (struct clock_poll_result){ .mono_ns = mono };
+	*r = (struct clock_poll_result){ .mono_ns = mono, .real_ns = mono + offset };
 
 	change = offset - p->offset_ns;
 	allowed = (int64_t)((double)(mono - p->mono_ns) *
@@ -111,8 +111,7 @@ void print_clock_poll(FILE *out, const struct clock_poll_result *r, bool json)
 			json_string(&j, "type", "step");
 			json_string(&j, "source", "poll");
 			json_int(&j, "mono_ns", r->mono_ns);
-			json_int(&j, "real_ns", r->mono_ns + (now_ns(CLOCK_REALTIME) -
-							       now_ns(CLOCK_MONOTONIC)));
+			json_int(&j, "real_ns", r->real_ns);
 			json_string(&j, "cause", "unknown");
 			json_int(&j, "delta_ns", r->jump_ns);
 			json_object_end(&j);

@@ -29,6 +29,7 @@ struct clock_poll_result {
 	bool jumped;		/* REALTIME - MONOTONIC jumped, no traced step */
 	int64_t jump_ns;	/* by how much, beyond what slewing explains */
 	int64_t mono_ns;	/* when it was noticed, CLOCK_MONOTONIC */
+	int64_t real_ns;	/* the same instant, CLOCK_REALTIME */
 	bool state_changed;	/* time_state or the STA_INS/DEL/UNSYNC bits */
 	int old_state, new_state;
 	int old_status, new_status;
