@@ -146,9 +146,10 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 	if (!wq_has_sleeper(&cw->ev_wq))
 		return;
 	/*
-	 * A caller that may sleep holds no lock at all: wake the readers
-	 * here.  Any other (hard irq, a kretprobe, under the timekeeper
-	 * lock) leaves it to the irq_work, a self-IPI.
+	 * A preemptible caller holds no spinning lock (runqueue,
+	 * wait-queue and timekeeper locks all spin with interrupts off):
+	 * wake the readers here.  Any other (hard irq, a kretprobe, under
+	 * the timekeeper lock) leaves it to the irq_work, a self-IPI.
 	 */
 	if (preemptible())
 		wake_up_interruptible_poll(&cw->ev_wq, EPOLLIN | EPOLLRDNORM);

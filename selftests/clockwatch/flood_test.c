@@ -98,9 +98,7 @@ static void *writer(void *p)
 {
 	struct flood *fl = p;
 	struct timex tx = { .modes = ADJ_MAXERROR };
-	long long k = 0;
-
-	long long t0 = now_ns();
+	long long k = 0, t0 = now_ns();
 
 	while (!fl->stop) {
 		if (fl->write_rate &&
