@@ -114,13 +114,21 @@ struct clockwatch_step_hooks {
  * @gtod_registered:	@gtod_nb is registered
  * @adjtimex_rp:	kretprobe on do_adjtimex(); registered when
  *			page->features has CLOCKWATCH_FEAT_NTP
- * @ev_lock:		protects @ev_ring and @ev_head; a leaf lock, taken
+ * @ev_lock:		serialises the emitters: protects @ev_ring, @ev_head,
+ *			@ev_claim and @ev_dropped against each other (readers
+ *			copy from @ev_ring without it); a leaf lock, taken
  *			with interrupts disabled, also under the timekeeper
  *			lock (never spin on a clock while holding it)
  * @ev_ring:		the last @ev_entries event records, record seq in
  *			slot seq & (@ev_entries - 1)
  * @ev_entries:		records in @ev_ring, a power of two
- * @ev_head:		seq of the next record to emit
+ * @ev_head:		seq of the next record to emit; written under @ev_lock
+ *			after the record (release), read locklessly
+ * @ev_claim:		seq + 1 of the last record an emitter began to write,
+ *			whose slot held record seq - @ev_entries; written
+ *			under @ev_lock before the slot, so a lockless reader
+ *			that checks it after copying knows what it may have
+ *			seen half-written
  * @ev_dropped:		records not emitted (no ring); under @ev_lock
  * @ev_wq:		readers waiting for a record
  * @trk:		the clock tracker's state (steps.c)
@@ -129,6 +137,10 @@ struct clockwatch_step_hooks {
  *			runs outside the emitter's context (a plain
  *			irq_work: a thread on PREEMPT_RT, where wake_up()
  *			may not be called from hard irq)
+ * @ev_tick_work:	wakes @ev_wq on the next tick (a lazy irq_work); for
+ *			records after a wake-up in the same tick
+ * @ev_woke:		jiffies of the last wake-up of @ev_wq; lockless,
+ *			only chooses between @ev_wake_work and @ev_tick_work
  *
  * Writers of @page run in hard irq (@refresh_timer, @clock_set_work) and
  * in kretprobe handlers; all of them take @lock with interrupts disabled.
@@ -144,13 +156,16 @@ struct clockwatch_dev {
 	bool gtod_registered;
 	struct kretprobe adjtimex_rp;
 
-	raw_spinlock_t ev_lock;		/* protects ev_ring, ev_head, ev_dropped */
+	raw_spinlock_t ev_lock;		/* protects ev_ring, ev_head, ev_claim, ev_dropped */
 	struct clockwatch_event *ev_ring;
 	u32 ev_entries;
 	u64 ev_head;
+	u64 ev_claim;
 	u64 ev_dropped;
 	wait_queue_head_t ev_wq;
 	struct irq_work ev_wake_work;
+	struct irq_work ev_tick_work;
+	unsigned long ev_woke;
 
 	struct clockwatch_tracker trk;
 	struct clockwatch_step_hooks steps;
@@ -222,8 +237,9 @@ u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped);
  *
  * Context: any but NMI: task, softirq, hard irq, hrtimer and kprobe
  * handlers, also under raw spinlocks and the timekeeper lock.  Takes
- * @cw->ev_lock with interrupts disabled; readers are woken through an
- * irq_work.  Never sleeps, never fails: with no ring, the event is
+ * @cw->ev_lock with interrupts disabled; readers are woken directly when
+ * the caller is preemptible, else through an irq_work, and on the next
+ * tick when they were woken in this one.  Never sleeps, never fails: with no ring, the event is
  * counted as dropped (page ext.events_dropped).
  */
 void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *ev);

@@ -14,12 +14,16 @@
  * Emitters run in any context but NMI, including hard irq and under the
  * timekeeper lock, so the ring is guarded by a raw spinlock that is a leaf
  * and readers are woken from an irq_work, or directly by an emitter that
- * may sleep.
+ * may sleep.  The first record after a quiet tick wakes them at once;
+ * later records in the same tick leave the wake-up to the next tick (a
+ * lazy irq_work), so a flood wakes each reader about once a tick instead
+ * of once a record.
  */
 
 #include <linux/atomic.h>
 #include <linux/compiler.h>
 #include <linux/irq_work.h>
+#include <linux/jiffies.h>
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
@@ -40,6 +44,7 @@ enum {
 	CW_RING_ENTRIES_MIN	= 16,
 	CW_RING_ENTRIES_MAX	= 1 << 20,	/* 256 MiB of records */
 	CW_RING_ENTRIES_DEFAULT	= 4096,		/* 1 MiB */
+	CW_COPY_RECORDS		= 64,		/* most a reader copies at once */
 };
 
 /* Records in the ring; read once, at module load. */
@@ -48,13 +53,25 @@ module_param(ring_entries, uint, 0444);
 MODULE_PARM_DESC(ring_entries,
 		 "Event records kept for readers, a power of two (16..1048576, default 4096)");
 
-/* Wake the readers; irq_work context (a thread on PREEMPT_RT). */
-static void clockwatch_events_wake(struct irq_work *work)
+/* Wake the readers, and note the tick it happened in. */
+static void clockwatch_events_wake(struct clockwatch_dev *cw)
 {
-	struct clockwatch_dev *cw = container_of(work, struct clockwatch_dev,
-						 ev_wake_work);
-
+	WRITE_ONCE(cw->ev_woke, jiffies);
 	wake_up_interruptible_poll(&cw->ev_wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/* irq_work context (a thread on PREEMPT_RT): a prompt wake-up. */
+static void clockwatch_events_wake_work(struct irq_work *work)
+{
+	clockwatch_events_wake(container_of(work, struct clockwatch_dev,
+					    ev_wake_work));
+}
+
+/* irq_work context, from the tick: a wake-up held back for the tick. */
+static void clockwatch_events_tick_work(struct irq_work *work)
+{
+	clockwatch_events_wake(container_of(work, struct clockwatch_dev,
+					    ev_tick_work));
 }
 
 /**
@@ -72,7 +89,9 @@ int clockwatch_events_init(struct clockwatch_dev *cw)
 
 	raw_spin_lock_init(&cw->ev_lock);
 	init_waitqueue_head(&cw->ev_wq);
-	init_irq_work(&cw->ev_wake_work, clockwatch_events_wake);
+	init_irq_work(&cw->ev_wake_work, clockwatch_events_wake_work);
+	cw->ev_tick_work = IRQ_WORK_INIT_LAZY(clockwatch_events_tick_work);
+	cw->ev_woke = jiffies - 1;
 
 	if (ring_entries < CW_RING_ENTRIES_MIN ||
 	    ring_entries > CW_RING_ENTRIES_MAX ||
@@ -98,6 +117,7 @@ int clockwatch_events_init(struct clockwatch_dev *cw)
 void clockwatch_events_exit(struct clockwatch_dev *cw)
 {
 	irq_work_sync(&cw->ev_wake_work);
+	irq_work_sync(&cw->ev_tick_work);
 	vfree(cw->ev_ring);
 	cw->ev_ring = NULL;
 	cw->page->features &= ~CLOCKWATCH_FEAT_EVENTS;
@@ -131,9 +151,17 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 		return;
 	}
 	ev->seq = cw->ev_head;
+	/*
+	 * Claim the slot before writing it: a reader that copied the slot
+	 * while it changed sees the claim when it checks afterwards
+	 * (clockwatch_events_copy()).
+	 */
+	WRITE_ONCE(cw->ev_claim, ev->seq + 1);
+	/* The claim before the slot: pairs with clockwatch_events_copy()'s smp_rmb(). */
+	smp_wmb();
 	cw->ev_ring[ev->seq & (cw->ev_entries - 1)] = *ev;
-	/* Paired with READ_ONCE() in clockwatch_events_poll(). */
-	WRITE_ONCE(cw->ev_head, ev->seq + 1);
+	/* The record before its seq: pairs with the readers' acquire. */
+	smp_store_release(&cw->ev_head, ev->seq + 1);
 	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
 
 	/*
@@ -146,13 +174,24 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 	if (!wq_has_sleeper(&cw->ev_wq))
 		return;
 	/*
+	 * Readers were woken this tick already: the lazy irq_work wakes
+	 * them on the next tick, with whatever came meanwhile, instead of
+	 * once a record (a woken reader would take one record and sleep
+	 * again).  Queueing it twice is harmless; a racy ev_woke only
+	 * chooses between two wake-ups that both come.
+	 */
+	if (!time_after(jiffies, READ_ONCE(cw->ev_woke))) {
+		irq_work_queue(&cw->ev_tick_work);
+		return;
+	}
+	/*
 	 * A preemptible caller holds no spinning lock (runqueue,
 	 * wait-queue and timekeeper locks all spin with interrupts off):
 	 * wake the readers here.  Any other (hard irq, a kretprobe, under
 	 * the timekeeper lock) leaves it to the irq_work, a self-IPI.
 	 */
 	if (preemptible())
-		wake_up_interruptible_poll(&cw->ev_wq, EPOLLIN | EPOLLRDNORM);
+		clockwatch_events_wake(cw);
 	else
 		irq_work_queue(&cw->ev_wake_work);
 }
@@ -190,55 +229,83 @@ void clockwatch_events_open(struct clockwatch_dev *cw, struct clockwatch_file *c
 	cf->cursor = clockwatch_events_head(cw, &dropped);
 }
 
+/* Tell the reader it missed records up to the oldest one kept. */
+static int clockwatch_events_overrun(struct clockwatch_file *cf,
+				     char __user *buf, u64 lost)
+{
+	struct clockwatch_event ev = {
+		.type = CLOCKWATCH_EV_OVERRUN,
+		.size = CLOCKWATCH_EVENT_SIZE,
+		.version = CLOCKWATCH_EVENT_VERSION,
+		.cpu = raw_smp_processor_id(),
+		.seq = cf->cursor,
+		.overrun.lost = lost,
+		.overrun.first_lost_seq = cf->cursor,
+	};
+
+	ev.mono_ns = ktime_get_mono_fast_ns();
+	ev.real_ns = ktime_get_real_fast_ns();
+	ev.raw_ns = ktime_get_raw_fast_ns();
+	if (copy_to_user(buf, &ev, sizeof(ev)))
+		return -EFAULT;
+	cf->cursor += lost;
+	return 1;
+}
+
 /*
- * Take the reader's next record into @ev: the record at its cursor, or an
- * OVERRUN record when that one was overwritten already.  Return false when
- * there is none yet.  Caller holds cf->read_lock.
+ * Copy up to @room of the reader's next records to @buf, straight from
+ * the ring and without ev_lock, or one OVERRUN record when the next was
+ * overwritten already.  A slot copied while an emitter rewrote it is
+ * caught afterwards by the emitter's claim, as a seqcount would catch it:
+ * the copy is then dropped and the records it held count as lost.
+ * Return: records copied, 0 when none waits, or -EFAULT.  Caller holds
+ * cf->read_lock.
  */
-static bool clockwatch_events_next(struct clockwatch_file *cf,
-				   struct clockwatch_event *ev)
+static int clockwatch_events_copy(struct clockwatch_file *cf,
+				  char __user *buf, size_t room)
 {
 	struct clockwatch_dev *cw = cf->cw;
-	unsigned long flags;
-	u64 head, lost;
+	u64 head, claim, slot, n;
+	unsigned long left;
 
 	lockdep_assert_held(&cf->read_lock);
 
-	raw_spin_lock_irqsave(&cw->ev_lock, flags);
-	head = cw->ev_head;
-	if (cf->cursor == head) {
-		raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
-		return false;
-	}
-	if (head - cf->cursor > cw->ev_entries) {
-		/* The oldest record kept is head - entries. */
-		lost = head - cw->ev_entries - cf->cursor;
-		raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
+	for (;;) {
+		/* Pairs with smp_store_release() in clockwatch_event_emit(). */
+		head = smp_load_acquire(&cw->ev_head);
+		/* Claimed before head moved: claim >= head. */
+		claim = READ_ONCE(cw->ev_claim);
+		/* Records before claim - entries are overwritten, or being. */
+		if (claim - cf->cursor > cw->ev_entries)
+			return clockwatch_events_overrun(cf, buf,
+					claim - cw->ev_entries - cf->cursor);
+		if (cf->cursor == head)
+			return 0;
 
-		memset(ev, 0, sizeof(*ev));
-		ev->type = CLOCKWATCH_EV_OVERRUN;
-		ev->size = CLOCKWATCH_EVENT_SIZE;
-		ev->version = CLOCKWATCH_EVENT_VERSION;
-		ev->cpu = raw_smp_processor_id();
-		ev->seq = cf->cursor;
-		ev->mono_ns = ktime_get_mono_fast_ns();
-		ev->real_ns = ktime_get_real_fast_ns();
-		ev->raw_ns = ktime_get_raw_fast_ns();
-		ev->overrun.lost = lost;
-		ev->overrun.first_lost_seq = cf->cursor;
-		cf->cursor += lost;
-		return true;
+		slot = cf->cursor & (cw->ev_entries - 1);
+		n = min3(head - cf->cursor, (u64)room, cw->ev_entries - slot);
+		/* A short copy: a torn one costs little to do again. */
+		n = min_t(u64, n, CW_COPY_RECORDS);
+		left = copy_to_user(buf, &cw->ev_ring[slot], n * CLOCKWATCH_EVENT_SIZE);
+		n -= DIV_ROUND_UP(left, CLOCKWATCH_EVENT_SIZE);
+		if (!n)
+			return -EFAULT;
+
+		/* The copy before the claim: pairs with smp_wmb() in the emitter. */
+		smp_rmb();
+		claim = READ_ONCE(cw->ev_claim);
+		if (claim - cf->cursor <= cw->ev_entries) {
+			cf->cursor += n;
+			return n;
+		}
+		/* Torn: the next round reports what was overwritten. */
 	}
-	*ev = cw->ev_ring[cf->cursor & (cw->ev_entries - 1)];
-	raw_spin_unlock_irqrestore(&cw->ev_lock, flags);
-	cf->cursor++;
-	return true;
 }
 
 /* Is a record waiting for this reader? */
 static bool clockwatch_events_ready(struct clockwatch_file *cf)
 {
-	/* Paired with WRITE_ONCE() in clockwatch_event_emit(). */
+	/* Paired with smp_store_release() in clockwatch_event_emit(). */
 	return READ_ONCE(cf->cw->ev_head) != READ_ONCE(cf->cursor);
 }
 
@@ -258,8 +325,7 @@ ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 			       size_t count, bool nonblock)
 {
 	struct clockwatch_dev *cw = cf->cw;
-	struct clockwatch_event ev;
-	size_t done = 0;
+	size_t done = 0, room;
 	int ret;
 
 	if (!cf->may_read_events)
@@ -271,22 +337,16 @@ ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 		ret = mutex_lock_interruptible(&cf->read_lock);
 		if (ret)
 			return ret;
-		while (count - done >= CLOCKWATCH_EVENT_SIZE &&
-		       clockwatch_events_next(cf, &ev)) {
-			if (copy_to_user(buf + done, &ev, sizeof(ev))) {
-				/*
-				 * Give the record back unless it was a
-				 * synthetic OVERRUN (then the lost count
-				 * would be wrong on the next read).
-				 */
-				if (ev.type == CLOCKWATCH_EV_OVERRUN)
-					cf->cursor = ev.overrun.first_lost_seq;
-				else
-					cf->cursor--;
+		while (count - done >= CLOCKWATCH_EVENT_SIZE) {
+			room = (count - done) / CLOCKWATCH_EVENT_SIZE;
+			ret = clockwatch_events_copy(cf, buf + done, room);
+			if (ret < 0 && !done) {
 				mutex_unlock(&cf->read_lock);
-				return done ? done : -EFAULT;
+				return ret;
 			}
-			done += sizeof(ev);
+			if (ret <= 0)
+				break;
+			done += (size_t)ret * CLOCKWATCH_EVENT_SIZE;
 		}
 		mutex_unlock(&cf->read_lock);
 

@@ -449,14 +449,15 @@ TEST_F(ev, one_record_per_change_from_threads)
 
 /*
  * A reader that stops reading: after ring_entries + 100 records, its next
- * read starts with one OVERRUN record saying exactly 100 were lost, then
- * the ring's records in order from first_lost_seq + lost.
+ * read starts with one OVERRUN record saying exactly how many were lost
+ * (at least 100), then the ring's records in order from first_lost_seq +
+ * lost.
  */
 TEST_F(ev, overrun_count_exact)
 {
 	struct clockwatch_info info = { .size = sizeof(info) };
 	struct clockwatch_info info2 = { .size = sizeof(info2) };
-	unsigned long long cursor, head, lost;
+	unsigned long long cursor, head, lost, next, read = 0, later_lost = 0;
 	int fd2, i, n;
 
 	REQUIRE_DESTRUCTIVE();
@@ -476,6 +477,9 @@ TEST_F(ev, overrun_count_exact)
 	ASSERT_LE(cursor + info.ring_entries + 100, head);
 
 	n = drain(fd2, self->evs, MAX_EVENTS);
+	memset(&info2, 0, sizeof(info2));
+	info2.size = sizeof(info2);
+	ASSERT_EQ(0, ioctl(fd2, CLOCKWATCH_IOC_INFO, &info2));
 	close(fd2);
 	ASSERT_EQ(CLOCKWATCH_EV_OVERRUN, self->evs[0].type);
 	lost = self->evs[0].overrun.lost;
@@ -486,12 +490,150 @@ TEST_F(ev, overrun_count_exact)
 	/* exactly the records the ring no longer held when read */
 	ASSERT_LE(head - info.ring_entries - cursor, lost);
 	ASSERT_EQ(cursor + lost, self->evs[1].seq);
-	/* none lost after the overrun, none doubled */
-	for (i = 2; i < n; i++)
-		ASSERT_EQ(self->evs[i - 1].seq + 1, self->evs[i].seq);
-	ASSERT_LE(info.ring_entries, n - 1);
-	/* the lost and the read add up to everything emitted */
-	ASSERT_EQ(self->evs[n - 1].seq + 1 - cursor, lost + n - 1);
+	/*
+	 * Then every record in order, none doubled.  A reader at the tail
+	 * of the ring loses the next record to any emitter that overtakes
+	 * it while it reads: a later OVERRUN is allowed only when records
+	 * came during the drain, and must be exact too.
+	 */
+	next = cursor + lost;
+	for (i = 1; i < n; i++) {
+		const struct clockwatch_event *e = &self->evs[i];
+
+		if (e->type == CLOCKWATCH_EV_OVERRUN) {
+			ASSERT_EQ(next, e->overrun.first_lost_seq);
+			ASSERT_LT(0, e->overrun.lost);
+			next += e->overrun.lost;
+			later_lost += e->overrun.lost;
+			continue;
+		}
+		ASSERT_EQ(next, e->seq);
+		next++;
+		read++;
+	}
+	TH_LOG("%llu read after it; %llu lost later, head %llu -> %llu while draining",
+	       read, later_lost, head, (unsigned long long)info2.event_head);
+	if (later_lost)
+		ASSERT_LT(head, info2.event_head);
+	/* It drained the ring: every record up to our writes and beyond. */
+	ASSERT_EQ(info2.cursor, next);
+	ASSERT_LE(head, next);
+	ASSERT_LE(next, info2.event_head);
+}
+
+#define WAKE_RECORDS	200
+
+struct waiter {
+	int fd;
+	bool use_poll;		/* else a blocking read() */
+	int seen;		/* this test's records taken; atomic */
+	int timeouts;		/* poll() said nothing while a record waited */
+	int errors;
+};
+
+/* Take records until all WAKE_RECORDS of this test's came. */
+static void *waiter(void *p)
+{
+	struct waiter *w = p;
+	struct clockwatch_event evs[64];
+	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
+	struct clockwatch_info info = { .size = sizeof(info) };
+	ssize_t n, i;
+
+	while (__atomic_load_n(&w->seen, __ATOMIC_ACQUIRE) < WAKE_RECORDS) {
+		if (w->use_poll && poll(&pfd, 1, 5000) == 0) {
+			if (!ioctl(w->fd, CLOCKWATCH_IOC_INFO, &info) &&
+			    info.event_head != info.cursor)
+				w->timeouts++;
+			continue;
+		}
+		n = read(w->fd, evs, sizeof(evs));
+		if (n < 0 && errno == EAGAIN)
+			continue;
+		if (n <= 0) {
+			w->errors++;
+			break;
+		}
+		for (i = 0; i < n / (ssize_t)sizeof(evs[0]); i++)
+			if (evs[i].pid == getpid() &&
+			    ((evs[i].type == CLOCKWATCH_EV_NTP_ADJUST &&
+			      evs[i].ntp_adjust.new.esterror_us >= 700000) ||
+			     evs[i].type == CLOCKWATCH_EV_INJECT))
+				__atomic_add_fetch(&w->seen, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/*
+ * One record: an adjtimex write (a kretprobe's, not preemptible), or
+ * with the injector every other one from its ioctl (preemptible).
+ */
+static int make_record(int fd, bool injector, int i)
+{
+	struct clockwatch_inject_events req = { .size = sizeof(req), .count = 1 };
+
+	if (injector && (i & 1))
+		return ioctl(fd, CLOCKWATCH_IOC_INJECT_EVENTS, &req) ? -errno : 0;
+	return write_ntp(ADJ_ESTERROR, 0, 700000 + i);
+}
+
+/*
+ * Readers are woken at once for the first record of a tick and on the
+ * next tick for the records after it.  Each of 200 records is made as
+ * soon as a poll() and a blocking read() have both taken the one
+ * before, so most come in the tick of the previous wake-up: each must
+ * still wake both, with no poll() timing out while a record waits.  The
+ * records come from both kinds of emitter: adjtimex writes, and the
+ * injector's ioctl when the module was loaded with inject=1.
+ */
+TEST_F(ev, wakes_for_every_record_in_a_tick)
+{
+	struct waiter w[2] = {
+		{ .use_poll = true },
+		{ .use_poll = false },
+	};
+	struct clockwatch_inject_events probe = { .size = sizeof(probe), .count = 1 };
+	pthread_t th[2];
+	long long t0, t;
+	bool injector;
+	int i, k, in_turn;
+
+	REQUIRE_DESTRUCTIVE();
+	/* Before the readers open: they would count this record. */
+	injector = !ioctl(self->fd, CLOCKWATCH_IOC_INJECT_EVENTS, &probe);
+	for (k = 0; k < 2; k++) {
+		w[k].fd = open(CLOCKWATCH_DEVICE,
+			       O_RDONLY | (w[k].use_poll ? O_NONBLOCK : 0));
+		ASSERT_LE(0, w[k].fd);
+		ASSERT_EQ(0, pthread_create(&th[k], NULL, waiter, &w[k]));
+	}
+	t0 = now_ns(CLOCK_MONOTONIC);
+	for (i = 0; i < WAKE_RECORDS; i++) {
+		ASSERT_EQ(0, make_record(self->fd, injector, i));
+		/* 10 s: a lost wake-up, never a slow one */
+		t = now_ns(CLOCK_MONOTONIC);
+		while ((__atomic_load_n(&w[0].seen, __ATOMIC_ACQUIRE) <= i ||
+			__atomic_load_n(&w[1].seen, __ATOMIC_ACQUIRE) <= i) &&
+		       now_ns(CLOCK_MONOTONIC) - t < 10 * NSEC_PER_SEC)
+			usleep(50);
+		if (w[0].seen <= i || w[1].seen <= i)
+			break;
+	}
+	in_turn = i;
+	TH_LOG("%d records (%s), each taken by both readers before the next: %lld us a record",
+	       in_turn, injector ? "writes and injected" : "writes",
+	       (now_ns(CLOCK_MONOTONIC) - t0) / 1000 / (in_turn ? in_turn : 1));
+	/* End the readers whatever happened, then judge. */
+	for (; i < WAKE_RECORDS; i++)
+		write_ntp(ADJ_ESTERROR, 0, 700000 + i);
+	for (k = 0; k < 2; k++) {
+		pthread_join(th[k], NULL);
+		close(w[k].fd);
+		EXPECT_EQ(0, w[k].errors);
+		EXPECT_EQ(0, w[k].timeouts);
+		EXPECT_EQ(WAKE_RECORDS, w[k].seen);
+	}
+	EXPECT_EQ(WAKE_RECORDS, in_turn);
 }
 
 /* An NTP write: its record has the modes, the fields, old and new. */
