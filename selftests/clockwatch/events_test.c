@@ -27,6 +27,7 @@
 #include <linux/clockwatch.h>
 
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #define NSEC_PER_MSEC		1000000LL
 #define NSEC_PER_SEC		1000000000LL
@@ -56,50 +57,12 @@ static int step_settime(long long ns)
 	return clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
 }
 
-/* Step by exactly @ns with ADJ_SETOFFSET; 0 or -errno. */
-static int step_setoffset(long long ns)
-{
-	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
-	long long s = ns / NSEC_PER_SEC, r = ns % NSEC_PER_SEC;
-
-	if (r < 0) {
-		r += NSEC_PER_SEC;
-		s--;
-	}
-	tx.time.tv_sec = s;
-	tx.time.tv_usec = r;
-	return adjtimex(&tx) < 0 ? -errno : 0;
-}
-
 static int write_ntp(unsigned int modes, long maxerror, long esterror)
 {
 	struct timex tx = { .modes = modes, .maxerror = maxerror,
 			    .esterror = esterror };
 
 	return adjtimex(&tx) < 0 ? -errno : 0;
-}
-
-/*
- * REALTIME - MONOTONIC now, from a REALTIME read bracketed by two
- * MONOTONIC reads: exact to half the bracket, a few µs.
- */
-static long long real_minus_mono(void)
-{
-	long long best = -1, offs = 0;
-	int i;
-
-	/* The tightest bracket of a few: a preempted one is off by half its width. */
-	for (i = 0; i < 20; i++) {
-		long long m0 = now_ns(CLOCK_MONOTONIC);
-		long long r = now_ns(CLOCK_REALTIME);
-		long long m1 = now_ns(CLOCK_MONOTONIC);
-
-		if (best < 0 || m1 - m0 < best) {
-			best = m1 - m0;
-			offs = r - (m0 + (m1 - m0) / 2);
-		}
-	}
-	return offs;
 }
 
 /* Copy the page under its seq. */
@@ -171,7 +134,7 @@ FIXTURE_TEARDOWN(ev)
 			      .status = STA_PLL };
 
 	if (self->unstep_ns)
-		step_setoffset(self->unstep_ns);
+		cw_step_setoffset(self->unstep_ns);
 	if (getuid() == 0 && getenv("CLOCKWATCH_DESTRUCTIVE")) {
 		/* an offset left to slew is only dropped in PLL mode */
 		adjtimex(&zero);
@@ -271,11 +234,11 @@ TEST_F(ev, step_size_cause_and_caller)
 		long long offs0, truth;
 
 		page_copy(self->page, &before);
-		offs0 = real_minus_mono();
-		ASSERT_EQ(0, steps[i].setoffset ? step_setoffset(steps[i].ns) :
+		offs0 = cw_real_minus_mono();
+		ASSERT_EQ(0, steps[i].setoffset ? cw_step_setoffset(steps[i].ns) :
 						  step_settime(steps[i].ns));
 		/* the step made: REALTIME - MONOTONIC after minus before */
-		truth = real_minus_mono() - offs0;
+		truth = cw_real_minus_mono() - offs0;
 		self->unstep_ns -= truth;
 		/* On the page before the call returned. */
 		page_copy(self->page, &after);
@@ -313,20 +276,20 @@ TEST_F(ev, step_size_cause_and_caller)
 			 * host preemption apart).
 			 */
 			ASSERT_LE(llabs(e->real_ns - e->mono_ns -
-					real_minus_mono()), NSEC_PER_MSEC);
+					cw_real_minus_mono()), NSEC_PER_MSEC);
 		} while (0);
 	}
 	/* settimeofday(2) is named too. */
 	{
 		struct timeval tv;
 
-		long long offs0 = real_minus_mono(), truth;
+		long long offs0 = cw_real_minus_mono(), truth;
 
 		gettimeofday(&tv, NULL);
 		tv.tv_sec += 3;
 		/* the system call: glibc's settimeofday() calls clock_settime */
 		ASSERT_EQ(0, syscall(SYS_settimeofday, &tv, NULL));
-		truth = real_minus_mono() - offs0;
+		truth = cw_real_minus_mono() - offs0;
 		self->unstep_ns -= truth;
 		n = drain(self->fd, self->evs, MAX_EVENTS);
 		k = find(self->evs, n, CLOCKWATCH_EV_STEP, 0);
@@ -366,7 +329,7 @@ static void *mix_thread(void *p)
 			a->writes += !err;
 			break;
 		case 1:
-			err = step_setoffset(i & 2 ? 7000 : -7000);
+			err = cw_step_setoffset(i & 2 ? 7000 : -7000);
 			a->steps += !err;
 			a->writes += !err;	/* and an NTP_ADJUST record */
 			break;
@@ -690,7 +653,7 @@ TEST_F(ev, sync_state_from_evidence)
 	/* a step by the daemon itself does not disrupt */
 	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
 	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
-	ASSERT_EQ(0, step_setoffset(-NSEC_PER_SEC));
+	ASSERT_EQ(0, cw_step_setoffset(-NSEC_PER_SEC));
 	self->unstep_ns += NSEC_PER_SEC;
 	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
 	/* the kernel's unsynchronised limit */

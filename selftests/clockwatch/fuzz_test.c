@@ -64,9 +64,9 @@
 #include <linux/clockwatch.h>
 
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #define NSEC_PER_SEC		1000000000LL
-#define NOBODY			65534
 #define DEFAULT_SEED		0x5eedc10cULL
 #define DEFAULT_CALLS		1000000ULL
 #define THREADS			4
@@ -2037,47 +2037,6 @@ static void *fuzz_thread(void *arg)
 
 /* ---- the perturbing thread --------------------------------------------- */
 
-static long long clock_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-/* REALTIME - MONOTONIC now, from the tightest of a few brackets. */
-static long long real_minus_mono(void)
-{
-	long long best = -1, offs = 0;
-	int i;
-
-	for (i = 0; i < 20; i++) {
-		long long m0 = clock_ns(CLOCK_MONOTONIC);
-		long long r = clock_ns(CLOCK_REALTIME);
-		long long m1 = clock_ns(CLOCK_MONOTONIC);
-
-		if (best < 0 || m1 - m0 < best) {
-			best = m1 - m0;
-			offs = r - (m0 + (m1 - m0) / 2);
-		}
-	}
-	return offs;
-}
-
-static int step_setoffset(long long ns)
-{
-	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
-	long long s = ns / NSEC_PER_SEC, rem = ns % NSEC_PER_SEC;
-
-	if (rem < 0) {
-		rem += NSEC_PER_SEC;
-		s--;
-	}
-	tx.time.tv_sec = s;
-	tx.time.tv_usec = rem;
-	return adjtimex(&tx) < 0 ? -errno : 0;
-}
-
 /* ext.last_step_delta_ns of the page, read under its seq. */
 static long long step_made(const struct clockwatch_page *page)
 {
@@ -2130,8 +2089,8 @@ static void *perturb_fn(void *arg)
 
 			if (r & 1)
 				d = -d;
-			m0 = clock_ns(CLOCK_MONOTONIC);
-			t = clock_ns(CLOCK_REALTIME) + d;
+			m0 = cw_clock_ns(CLOCK_MONOTONIC);
+			t = cw_clock_ns(CLOCK_REALTIME) + d;
 			ts.tv_sec = t / NSEC_PER_SEC;
 			ts.tv_nsec = t % NSEC_PER_SEC;
 			if (clock_settime(CLOCK_REALTIME, &ts)) {
@@ -2143,14 +2102,14 @@ static void *perturb_fn(void *arg)
 				 * back that, after holding it against the bracket.
 				 */
 				long long made = step_made(p->page);
-				long long m1 = clock_ns(CLOCK_MONOTONIC);
+				long long m1 = cw_clock_ns(CLOCK_MONOTONIC);
 
 				if (made > d + 1000 || made < d - (m1 - m0) - 1000) {
 					errno = ERANGE;
 					perturb_fail(p, "step size on the page");
 					made = d - (m1 - m0) / 2;
 				}
-				if (step_setoffset(-made))
+				if (cw_step_setoffset(-made))
 					perturb_fail(p, "ADJ_SETOFFSET");
 				else
 					p->steps += 2;
@@ -2203,7 +2162,7 @@ static void perturb_start(struct perturber *p, int fd, const struct clockwatch_p
 	p->rng = env.seed ^ 0x7e57ab1e;
 	p->saved.modes = 0;
 	adjtimex(&p->saved);
-	p->offs0 = real_minus_mono();
+	p->offs0 = cw_real_minus_mono();
 	atomic_store(&p->stop, false);
 	p->running = !pthread_create(&p->th, NULL, perturb_fn, p);
 }
@@ -2226,9 +2185,9 @@ static void perturb_stop(struct perturber *p)
 	pthread_join(p->th, NULL);
 	p->running = false;
 	adjtimex(&tx);
-	drift = real_minus_mono() - p->offs0;
+	drift = cw_real_minus_mono() - p->offs0;
 	if (drift > 1000 || drift < -1000)
-		step_setoffset(-drift);
+		cw_step_setoffset(-drift);
 	printf("# perturbing thread: %lu steps, %lu adjtimex writes, %lu injected stalls, %lu failed; REALTIME put back by %lld ns\n",
 	       p->steps, p->writes, p->injects, p->failed, -drift);
 	if (p->failed)
@@ -2332,7 +2291,7 @@ static int env_init(int fd, const struct clockwatch_page *page, char *why, size_
 	env.memlock = rl.rlim_cur;
 	getrlimit(RLIMIT_NOFILE, &rl);
 	env.nofile = rl.rlim_cur;
-	env.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	env.start_mono_ns = cw_clock_ns(CLOCK_MONOTONIC);
 	return 0;
 }
 
@@ -2425,7 +2384,7 @@ static int fuzz_run(const char *who, int fd, const struct clockwatch_page *page,
 	if (setup.mismatches)
 		return -1;
 
-	t0 = clock_ns(CLOCK_MONOTONIC);
+	t0 = cw_clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < THREADS; i++) {
 		struct fz *t = &threads[i];
 
@@ -2440,7 +2399,7 @@ static int fuzz_run(const char *who, int fd, const struct clockwatch_page *page,
 	}
 	for (i = 0; i < THREADS; i++)
 		pthread_join(threads[i].th, NULL);
-	t1 = clock_ns(CLOCK_MONOTONIC);
+	t1 = cw_clock_ns(CLOCK_MONOTONIC);
 
 	memset(tab, 0, sizeof(tab));
 	memset(ns, 0, sizeof(ns));
@@ -2487,23 +2446,6 @@ static int fuzz_run(const char *who, int fd, const struct clockwatch_page *page,
 }
 
 /* ---- privileges --------------------------------------------------------- */
-
-/* Become nobody with only the capabilities in @keep; 0 or -errno. */
-static int drop_to_nobody(unsigned long long keep)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[2] = { { 0 } };
-
-	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
-		return -errno;
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		return -errno;
-	data[0].effective = data[0].permitted = (__u32)keep;
-	data[1].effective = data[1].permitted = (__u32)(keep >> 32);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
 
 static unsigned long tainted(void)
 {
@@ -2608,7 +2550,7 @@ static void slice(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 	if (!pid) {
 		struct run_result rr;
 
-		if (drop_to_nobody(keep)) {
+		if (cw_drop_to_nobody(keep)) {
 			fprintf(stderr, "# %s: cannot drop to nobody: %s\n", who, strerror(errno));
 			_exit(2);
 		}

@@ -38,9 +38,9 @@
 #include <linux/clockwatch.h>
 
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #define DEV		"/dev/clockwatch"
-#define NOBODY		65534
 #define MAX_EVENTS	256
 
 #ifndef CAP_PERFMON
@@ -59,28 +59,6 @@
 } while (0)
 
 /*
- * Become nobody, keeping only the capabilities in @keep (a mask of
- * capability numbers below 64); 0 or -errno.
- */
-static int drop_to_nobody(unsigned long long keep)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2] = {};
-
-	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0))
-		return -errno;
-	if (setgroups(0, NULL) || setgid(NOBODY) || setuid(NOBODY))
-		return -errno;
-	data[0].effective = data[0].permitted = (__u32)keep;
-	data[1].effective = data[1].permitted = (__u32)(keep >> 32);
-	if (syscall(SYS_capset, &hdr, data))
-		return -errno;
-	return 0;
-}
-
-/*
  * Run @fn in a child that dropped to nobody with @keep; its exit status
  * (0: all its checks held), or 255 when it could not drop.
  */
@@ -92,7 +70,7 @@ static int as_nobody(unsigned long long keep, int (*fn)(void *), void *arg)
 	if (pid < 0)
 		return 254;
 	if (!pid) {
-		if (drop_to_nobody(keep))
+		if (cw_drop_to_nobody(keep))
 			_exit(255);
 		_exit(fn(arg));
 	}
