@@ -26,7 +26,7 @@ void format_duration(char *buf, size_t len, uint64_t ns)
 /* CLOCK_REALTIME of a CLOCK_MONOTONIC instant, with today's offset. */
 static int64_t mono_to_real(uint64_t mono)
 {
-	return (int64_t)mono + (now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
+	return (int64_t)mono + real_minus_mono(3, NULL, NULL);
 }
 
 static void print_time_of(FILE *out, uint64_t mono)

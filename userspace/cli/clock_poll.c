@@ -20,29 +20,6 @@
 
 #define SAMPLE_TRIES		5
 
-/*
- * One sample: REALTIME bracketed by two MONOTONIC reads, the tightest of
- * a few (an interrupt or a preempted vCPU widens one); @error is half
- * its width, how far off @offset can be.
- */
-static void sample(int64_t *mono, int64_t *offset, int64_t *error)
-{
-	int64_t m0, r, m1, best = INT64_MAX;
-	int i;
-
-	for (i = 0; i < SAMPLE_TRIES; i++) {
-		m0 = now_ns(CLOCK_MONOTONIC);
-		r = now_ns(CLOCK_REALTIME);
-		m1 = now_ns(CLOCK_MONOTONIC);
-		if (m1 - m0 < best) {
-			best = m1 - m0;
-			*mono = m0 + best / 2;
-			*offset = r - *mono;
-		}
-	}
-	*error = best / 2 + 1;
-}
-
 static int read_ntp(struct timex *tx)
 {
 	tx->modes = 0;
@@ -58,7 +35,7 @@ void clock_poll_init(struct clock_poll *p, uint64_t traced)
 	p->freq = tx.freq;
 	p->tick = tx.tick;
 	p->traced = traced;
-	sample(&p->mono_ns, &p->offset_ns, &p->error_ns);
+	p->offset_ns = real_minus_mono(SAMPLE_TRIES, &p->mono_ns, &p->error_ns);
 }
 
 bool clock_poll_check(struct clock_poll *p, uint64_t traced, struct clock_poll_result *r)
@@ -68,7 +45,7 @@ bool clock_poll_check(struct clock_poll *p, uint64_t traced, struct clock_poll_r
 	int state;
 
 	state = read_ntp(&tx);
-	sample(&mono, &offset, &error);
+	offset = real_minus_mono(SAMPLE_TRIES, &mono, &error);
 	*r = (struct clock_poll_result){ .mono_ns = mono, .real_ns = mono + offset };
 
 	change = offset - p->offset_ns;

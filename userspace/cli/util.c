@@ -57,6 +57,29 @@ int64_t now_ns(clockid_t clock)
 	return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
 }
 
+int64_t real_minus_mono(int tries, int64_t *mono, int64_t *error)
+{
+	int64_t m0, r, m1, best = INT64_MAX, mid = 0, offset = 0;
+	int i;
+
+	/* An interrupt or a preempted vCPU widens one bracket, not all. */
+	for (i = 0; i < tries; i++) {
+		m0 = now_ns(CLOCK_MONOTONIC);
+		r = now_ns(CLOCK_REALTIME);
+		m1 = now_ns(CLOCK_MONOTONIC);
+		if (m1 - m0 < best) {
+			best = m1 - m0;
+			mid = m0 + best / 2;
+			offset = r - mid;
+		}
+	}
+	if (mono)
+		*mono = mid;
+	if (error)
+		*error = best / 2 + 1;
+	return offset;
+}
+
 /* Split ns into whole seconds (rounded down) and 0..999999999 ns. */
 static void split_ns(int64_t ns, int64_t *sec, int64_t *rem)
 {

@@ -24,6 +24,12 @@ int parse_long(const char *s, long min, long max, long *out);
 int parse_seconds(const char *s, double min, double max, double *out);
 
 int64_t now_ns(clockid_t clock);
+/*
+ * REALTIME - MONOTONIC now: a REALTIME read bracketed by two MONOTONIC
+ * reads, the tightest of @tries.  @mono gets the bracket's middle,
+ * @error half its width (how far off the offset can be).
+ */
+int64_t real_minus_mono(int tries, int64_t *mono, int64_t *error);
 
 /* "-1.000000001": ns as seconds with all nine decimals. */
 void format_seconds(char *buf, size_t len, int64_t ns);
