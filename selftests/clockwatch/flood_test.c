@@ -69,6 +69,7 @@ struct reader {
 	unsigned long long poll_timeouts;	/* poll() said nothing, yet a record waited */
 	unsigned long long start, next;	/* seq: first expected, next expected */
 	unsigned long long read, lost, overruns;
+	unsigned long long reads;	/* read() calls that returned records */
 	unsigned long long ntp, inj;	/* this test's records read */
 	unsigned long long bad_seq, bad_overrun;
 	unsigned long long marker;	/* seq of the marker, once seen */
@@ -204,6 +205,7 @@ static void *reader(void *p)
 			r->bad_seq++;
 			break;
 		}
+		r->reads++;
 		for (i = 0; i < n / (ssize_t)sizeof(evs[0]) && !r->done; i++)
 			account(r, &evs[i]);
 		if (r->kind == SLOW)
@@ -304,9 +306,10 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 		struct reader *r = &rd[i];
 
 		made = r->marker + 1 - r->start;
-		printf("# reader %d (%s): %llu of %llu records read, %llu lost in %llu overruns; %llu writes, %llu injected\n",
-		       i, kind_name[r->kind], r->read, made, r->lost,
-		       r->overruns, r->ntp, r->inj);
+		printf("# reader %d (%s): %llu of %llu records read (%.0f a read()), %llu lost in %llu overruns; %llu writes, %llu injected\n",
+		       i, kind_name[r->kind], r->read, made,
+		       r->reads ? (double)(r->read + r->overruns) / r->reads : 0.0,
+		       r->lost, r->overruns, r->ntp, r->inj);
 		EXPECT_TRUE(r->done);
 		EXPECT_EQ(0, r->poll_timeouts);
 		EXPECT_EQ(0, r->bad_seq);
