@@ -32,17 +32,10 @@
 #include "clockwatch.h"
 #include "cwbpf.h"
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #define NSEC_PER_MSEC		1000000LL
 #define NSEC_PER_SEC		1000000000LL
-
-static long long clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
 
 /* CLOCKWATCH_CLI, else the tool of the build this test belongs to. */
 static const char *cli(void)
@@ -72,7 +65,7 @@ static bool destructive(void)
 /* Step CLOCK_REALTIME by delta ns; 0 or -errno. */
 static int step_clock(long long delta)
 {
-	long long t = clock_ns(CLOCK_REALTIME) + delta;
+	long long t = cw_clock_ns(CLOCK_REALTIME) + delta;
 	struct timespec ts = { .tv_sec = t / NSEC_PER_SEC, .tv_nsec = t % NSEC_PER_SEC };
 
 	return clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
@@ -124,8 +117,8 @@ TEST_F(guard, undisturbed_holder)
 	ASSERT_EQ(0, cw_guard__take(self->g, &lease));
 	/* 500 ms of work: short sleeps and short bursts, as a holder does */
 	for (i = 0; i < 50; i++) {
-		end = clock_ns(CLOCK_MONOTONIC) + 2 * NSEC_PER_MSEC;
-		while (clock_ns(CLOCK_MONOTONIC) < end)
+		end = cw_clock_ns(CLOCK_MONOTONIC) + 2 * NSEC_PER_MSEC;
+		while (cw_clock_ns(CLOCK_MONOTONIC) < end)
 			;
 		usleep(8000);
 	}
@@ -172,8 +165,8 @@ TEST_F(guard, sigstop_during_lease)
 		/* hold the lease, busy, until the parent says it is over */
 		if (read(to_child[0], &x, 1) != 1)
 			_exit(1);
-		end = clock_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_MSEC;
-		while (clock_ns(CLOCK_MONOTONIC) < end)
+		end = cw_clock_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_MSEC;
+		while (cw_clock_ns(CLOCK_MONOTONIC) < end)
 			;
 		if (!res.err)
 			res.err = cw_guard__check(self->g, &res.lease, &res.rep);
@@ -184,11 +177,11 @@ TEST_F(guard, sigstop_during_lease)
 	}
 	ASSERT_EQ(1, read(to_parent[0], &x, 1));
 	usleep(50000);
-	t_stop = clock_ns(CLOCK_MONOTONIC);
+	t_stop = cw_clock_ns(CLOCK_MONOTONIC);
 	ASSERT_EQ(0, kill(child, SIGSTOP));
 	ASSERT_EQ(child, waitpid(child, &status, WUNTRACED));
-	usleep(300000 - (clock_ns(CLOCK_MONOTONIC) - t_stop) / 1000);
-	t_cont = clock_ns(CLOCK_MONOTONIC);
+	usleep(300000 - (cw_clock_ns(CLOCK_MONOTONIC) - t_stop) / 1000);
+	t_cont = cw_clock_ns(CLOCK_MONOTONIC);
 	ASSERT_EQ(0, kill(child, SIGCONT));
 	ASSERT_EQ(1, write(to_child[1], &x, 1));
 	ASSERT_EQ(sizeof(res), read(to_parent[0], &res, sizeof(res)));
@@ -259,13 +252,13 @@ TEST(clock_tracker_sees_step_and_write)
 	ASSERT_GE(adjtimex(&saved), 0);
 
 	/* a +2 s step whose size the test knows to the syscall's latency */
-	mono0 = clock_ns(CLOCK_MONOTONIC);
-	before = clock_ns(CLOCK_REALTIME);
+	mono0 = cw_clock_ns(CLOCK_MONOTONIC);
+	before = cw_clock_ns(CLOCK_REALTIME);
 	target = before + 2 * NSEC_PER_SEC;
 	ts.tv_sec = target / NSEC_PER_SEC;
 	ts.tv_nsec = target % NSEC_PER_SEC;
 	ASSERT_EQ(0, clock_settime(CLOCK_REALTIME, &ts));
-	mono1 = clock_ns(CLOCK_MONOTONIC);
+	mono1 = cw_clock_ns(CLOCK_MONOTONIC);
 	/* a maxerror write, as a sync daemon makes */
 	tx.modes = ADJ_MAXERROR;
 	tx.maxerror = 123456;

@@ -29,6 +29,7 @@
 #include <linux/clockwatch.h>
 
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #define NSEC_PER_USEC		1000LL
 #define NSEC_PER_MSEC		1000000LL
@@ -95,20 +96,11 @@ FIXTURE_SETUP(cw)
 FIXTURE_TEARDOWN(cw)
 {
 	if (self->unstep_ns) {
-		struct timex tx = {
-			.modes = ADJ_SETOFFSET | ADJ_NANO,
-			.time.tv_sec = -self->unstep_ns / NSEC_PER_SEC,
-			.time.tv_usec = -self->unstep_ns % NSEC_PER_SEC,
-		};
+		int err = cw_step_setoffset(-self->unstep_ns);
 
-		/* tv_usec (ns here) must be in [0, 1 s) */
-		if (tx.time.tv_usec < 0) {
-			tx.time.tv_sec -= 1;
-			tx.time.tv_usec += NSEC_PER_SEC;
-		}
-		if (adjtimex(&tx) < 0)
+		if (err)
 			TH_LOG("could not undo the %lld ns step: %s",
-			       self->unstep_ns, strerror(errno));
+			       self->unstep_ns, strerror(-err));
 	}
 	if (self->restore_modes) {
 		struct timex tx = self->saved;
@@ -157,14 +149,6 @@ FIXTURE_TEARDOWN(cw)
 		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1 (run_vm.sh does)"); \
 } while (0)
 
-static long long clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* The reader loop of the ABI header: a consistent copy, or -EAGAIN. */
 static int read_page(const struct clockwatch_page *page, struct clockwatch_page *copy)
 {
@@ -192,7 +176,7 @@ static int read_page_after(const struct clockwatch_page *page,
 			   struct clockwatch_page *copy, long long mono_ns,
 			   long long timeout_ns)
 {
-	long long until = clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+	long long until = cw_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
 	struct timespec pause = { .tv_nsec = 50 * NSEC_PER_USEC };
 	int err;
 
@@ -202,7 +186,7 @@ static int read_page_after(const struct clockwatch_page *page,
 			return err;
 		if (copy->clocks.monotonic_ns >= mono_ns)
 			return 0;
-		if (clock_ns(CLOCK_MONOTONIC) > until)
+		if (cw_clock_ns(CLOCK_MONOTONIC) > until)
 			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}
@@ -221,9 +205,9 @@ static long long offset_to_monotonic(clockid_t other)
 {
 	long long m0, x, m1;
 
-	m0 = clock_ns(CLOCK_MONOTONIC);
-	x = clock_ns(other);
-	m1 = clock_ns(CLOCK_MONOTONIC);
+	m0 = cw_clock_ns(CLOCK_MONOTONIC);
+	x = cw_clock_ns(other);
+	m1 = cw_clock_ns(CLOCK_MONOTONIC);
 	return x - (m0 + (m1 - m0) / 2);
 }
 
@@ -280,9 +264,9 @@ TEST_F(cw, clocks_match_clock_gettime)
 	REQUIRE_PAGE();
 	ASSERT_LE(0, ntp_read(&tx));
 
-	t0 = clock_ns(CLOCK_MONOTONIC);
+	t0 = cw_clock_ns(CLOCK_MONOTONIC);
 	ASSERT_EQ(0, read_page(self->page, &copy));
-	t1 = clock_ns(CLOCK_MONOTONIC);
+	t1 = cw_clock_ns(CLOCK_MONOTONIC);
 
 	/* Never ahead of now: the page was written before we read it. */
 	EXPECT_LE(copy.clocks.monotonic_ns, t1);
@@ -316,12 +300,12 @@ TEST_F(cw, clocks_match_clock_gettime)
 TEST_F(cw, clocks_never_go_backwards)
 {
 	struct clockwatch_page prev, copy;
-	long long until = clock_ns(CLOCK_MONOTONIC) + 200 * NSEC_PER_MSEC;
+	long long until = cw_clock_ns(CLOCK_MONOTONIC) + 200 * NSEC_PER_MSEC;
 	long updates = 0;
 
 	REQUIRE_PAGE();
 	ASSERT_EQ(0, read_page(self->page, &prev));
-	while (clock_ns(CLOCK_MONOTONIC) < until) {
+	while (cw_clock_ns(CLOCK_MONOTONIC) < until) {
 		ASSERT_EQ(0, read_page(self->page, &copy));
 		ASSERT_LE(prev.update_count, copy.update_count);
 		ASSERT_LE(prev.clocks.monotonic_ns, copy.clocks.monotonic_ns);
@@ -450,9 +434,9 @@ TEST_F(cw, ntp_matches_adjtimex_read)
 	if (!(before.features & CLOCKWATCH_FEAT_NTP))
 		SKIP(return, "module has no adjtimex hook (CLOCKWATCH_FEAT_NTP clear)");
 
-	t0 = clock_ns(CLOCK_MONOTONIC);
+	t0 = cw_clock_ns(CLOCK_MONOTONIC);
 	state = ntp_read(&tx);
-	t1 = clock_ns(CLOCK_MONOTONIC);
+	t1 = cw_clock_ns(CLOCK_MONOTONIC);
 	ASSERT_LE(0, state);
 	ASSERT_EQ(0, read_page(self->page, &after));
 
@@ -488,11 +472,11 @@ TEST_F(cw, step_moves_realtime)
 	now.tv_sec += 1;
 	ASSERT_EQ(0, clock_settime(CLOCK_REALTIME, &now)) TH_LOG("%s", strerror(errno));
 	self->unstep_ns = NSEC_PER_SEC;
-	t_set = clock_ns(CLOCK_MONOTONIC);
+	t_set = cw_clock_ns(CLOCK_MONOTONIC);
 
 	ASSERT_EQ(0, read_page_after(self->page, &after, t_set,
 				     refresh_ns() + 100 * NSEC_PER_MSEC));
-	seen_ns = clock_ns(CLOCK_MONOTONIC) - t_set;
+	seen_ns = cw_clock_ns(CLOCK_MONOTONIC) - t_set;
 	moved = (after.clocks.realtime_ns - after.clocks.monotonic_ns) -
 		(before.clocks.realtime_ns - before.clocks.monotonic_ns);
 	TH_LOG("REALTIME - MONOTONIC moved %lld ns; on the page %lld us after the step",
@@ -526,7 +510,7 @@ TEST_F(cw, step_shows_at_once)
 	nanosleep(&settle, NULL);
 	ASSERT_EQ(0, read_page(self->page, &before));
 
-	t_set = clock_ns(CLOCK_MONOTONIC);
+	t_set = cw_clock_ns(CLOCK_MONOTONIC);
 	ASSERT_LE(0, adjtimex(&tx)) TH_LOG("ADJ_SETOFFSET: %s", strerror(errno));
 	self->unstep_ns = NSEC_PER_SEC;
 
@@ -535,7 +519,7 @@ TEST_F(cw, step_shows_at_once)
 		ASSERT_EQ(0, read_page(self->page, &after));
 		moved = (after.clocks.realtime_ns - after.clocks.monotonic_ns) -
 			(before.clocks.realtime_ns - before.clocks.monotonic_ns);
-	} while (!moved && clock_ns(CLOCK_MONOTONIC) - t_set < 50 * NSEC_PER_MSEC);
+	} while (!moved && cw_clock_ns(CLOCK_MONOTONIC) - t_set < 50 * NSEC_PER_MSEC);
 
 	TH_LOG("moved %lld ns, on the page %lld us after the call",
 	       moved, (after.clocks.monotonic_ns - t_set) / NSEC_PER_USEC);
@@ -603,7 +587,7 @@ TEST_F(cw, freq_follows_adjtimex)
 
 	self->restore_modes |= ADJ_FREQUENCY;
 	ASSERT_LE(0, adjtimex(&tx)) TH_LOG("%s", strerror(errno));
-	ASSERT_EQ(0, read_page_after(self->page, &after, clock_ns(CLOCK_MONOTONIC),
+	ASSERT_EQ(0, read_page_after(self->page, &after, cw_clock_ns(CLOCK_MONOTONIC),
 				     refresh_ns() + 100 * NSEC_PER_MSEC));
 	EXPECT_EQ(100LL << 16, after.ntp.freq);
 

@@ -40,18 +40,10 @@
 		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
 } while (0)
 
-static long long now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
 /* Step CLOCK_REALTIME by @ns with clock_settime(); 0 or -errno. */
 static int step_settime(long long ns)
 {
-	long long t = now_ns(CLOCK_REALTIME) + ns;
+	long long t = cw_clock_ns(CLOCK_REALTIME) + ns;
 	struct timespec ts = { t / NSEC_PER_SEC, t % NSEC_PER_SEC };
 
 	return clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
@@ -527,6 +519,13 @@ static void *waiter(void *p)
 	return NULL;
 }
 
+/* Have both waiters taken record @i of this test's (counting from 0)? */
+static bool both_took(struct waiter *w, int i)
+{
+	return __atomic_load_n(&w[0].seen, __ATOMIC_ACQUIRE) > i &&
+	       __atomic_load_n(&w[1].seen, __ATOMIC_ACQUIRE) > i;
+}
+
 /*
  * One record: an adjtimex write (a kretprobe's, not preemptible), or
  * with the injector every other one from its ioctl (preemptible).
@@ -570,22 +569,21 @@ TEST_F(ev, wakes_for_every_record_in_a_tick)
 		ASSERT_LE(0, w[k].fd);
 		ASSERT_EQ(0, pthread_create(&th[k], NULL, waiter, &w[k]));
 	}
-	t0 = now_ns(CLOCK_MONOTONIC);
+	t0 = cw_clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < WAKE_RECORDS; i++) {
 		ASSERT_EQ(0, make_record(self->fd, injector, i));
 		/* 10 s: a lost wake-up, never a slow one */
-		t = now_ns(CLOCK_MONOTONIC);
-		while ((__atomic_load_n(&w[0].seen, __ATOMIC_ACQUIRE) <= i ||
-			__atomic_load_n(&w[1].seen, __ATOMIC_ACQUIRE) <= i) &&
-		       now_ns(CLOCK_MONOTONIC) - t < 10 * NSEC_PER_SEC)
+		t = cw_clock_ns(CLOCK_MONOTONIC);
+		while (!both_took(w, i) &&
+		       cw_clock_ns(CLOCK_MONOTONIC) - t < 10 * NSEC_PER_SEC)
 			usleep(50);
-		if (w[0].seen <= i || w[1].seen <= i)
+		if (!both_took(w, i))
 			break;
 	}
 	in_turn = i;
 	TH_LOG("%d records (%s), each taken by both readers before the next: %lld us a record",
 	       in_turn, injector ? "writes and injected" : "writes",
-	       (now_ns(CLOCK_MONOTONIC) - t0) / 1000 / (in_turn ? in_turn : 1));
+	       (cw_clock_ns(CLOCK_MONOTONIC) - t0) / 1000 / (in_turn ? in_turn : 1));
 	/* End the readers whatever happened, then judge. */
 	for (; i < WAKE_RECORDS; i++)
 		write_ntp(ADJ_ESTERROR, 0, 700000 + i);
@@ -675,11 +673,11 @@ TEST_F(ev, freq_measured_100ppm)
 	long long sig, new_samples = 0;
 
 	ASSERT_LE(0, adjtimex(&tx));
-	set_raw = now_ns(CLOCK_MONOTONIC_RAW);
+	set_raw = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 	deadline = set_raw + 5 * NSEC_PER_SEC;
 	page_copy(self->page, &c);
 	sig = c.ext.freq_long_window_ns ^ c.ext.freq_short_window_ns;
-	while (now_ns(CLOCK_MONOTONIC_RAW) < deadline) {
+	while (cw_clock_ns(CLOCK_MONOTONIC_RAW) < deadline) {
 		usleep(50000);
 		page_copy(self->page, &c);
 		/*
@@ -737,8 +735,8 @@ TEST_F(ev, slew_progress_50ms)
 		tx.constant = 0;
 		tx.freq = 0;
 		ASSERT_LE(0, adjtimex(&tx));
-		mono0 = now_ns(CLOCK_MONOTONIC);
-		raw0 = now_ns(CLOCK_MONOTONIC_RAW);
+		mono0 = cw_clock_ns(CLOCK_MONOTONIC);
+		raw0 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 		page_copy(self->page, &c);
 		if (c.ext.ntp_missed == missed)
 			break;
@@ -789,7 +787,7 @@ TEST_F(ev, slew_progress_50ms)
 TEST_F(ev, leap_second_insert)
 {
 	struct timex tx = {};
-	long long real0 = now_ns(CLOCK_REALTIME), mono0 = now_ns(CLOCK_MONOTONIC);
+	long long real0 = cw_clock_ns(CLOCK_REALTIME), mono0 = cw_clock_ns(CLOCK_MONOTONIC);
 	long long midnight, mono_end;
 	struct timespec ts;
 	int n, k, kl, armed = 0;
@@ -805,8 +803,8 @@ TEST_F(ev, leap_second_insert)
 	ASSERT_LE(0, adjtimex(&tx));
 	ASSERT_EQ(CLOCKWATCH_LEAP_INSERT, self->page->ext.leap_pending);
 
-	mono_end = now_ns(CLOCK_MONOTONIC) + 8 * NSEC_PER_SEC;
-	while (now_ns(CLOCK_MONOTONIC) < mono_end) {
+	mono_end = cw_clock_ns(CLOCK_MONOTONIC) + 8 * NSEC_PER_SEC;
+	while (cw_clock_ns(CLOCK_MONOTONIC) < mono_end) {
 		usleep(200000);
 		tx.modes = 0;
 		adjtimex(&tx);
@@ -819,7 +817,7 @@ TEST_F(ev, leap_second_insert)
 	tx.status = 0;
 	adjtimex(&tx);
 	{
-		long long back = real0 + (now_ns(CLOCK_MONOTONIC) - mono0);
+		long long back = real0 + (cw_clock_ns(CLOCK_MONOTONIC) - mono0);
 
 		ts.tv_sec = back / NSEC_PER_SEC;
 		ts.tv_nsec = back % NSEC_PER_SEC;

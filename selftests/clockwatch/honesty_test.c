@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "cw_test.h"
 
 #include "clockwatch.h"
 
@@ -49,14 +50,6 @@ static long long uncert0;	/* how well REALTIME was read then, ns */
  */
 static long long wander_ns;
 
-static long long clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec * SEC + ts.tv_nsec;
-}
-
 static long long truth(long long raw)
 {
 	return real0 + (raw - raw0);
@@ -71,9 +64,9 @@ static void bracket(long long *a, long long *real, long long *b)
 	*a = 0;
 	*b = -1;
 	for (i = 0; i < 20; i++) {
-		x = clock_ns(CLOCK_MONOTONIC_RAW);
-		r = clock_ns(CLOCK_REALTIME);
-		y = clock_ns(CLOCK_MONOTONIC_RAW);
+		x = cw_clock_ns(CLOCK_MONOTONIC_RAW);
+		r = cw_clock_ns(CLOCK_REALTIME);
+		y = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 		if (*b < 0 || y - x < *b - *a) {
 			*a = x;
 			*real = r;
@@ -175,21 +168,21 @@ static void run_phase(struct __test_metadata *_metadata, struct cw_clock *c,
 		      struct tally *t, long long dur_ns, long long daemon_every_ns,
 		      long long extra_ns)
 {
-	long long end = clock_ns(CLOCK_MONOTONIC_RAW) + dur_ns, next = 0;
+	long long end = cw_clock_ns(CLOCK_MONOTONIC_RAW) + dur_ns, next = 0;
 	long long a, b, ta, tb, m;
 	struct cw_now n;
 
 	for (;;) {
-		a = clock_ns(CLOCK_MONOTONIC_RAW);
+		a = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 		if (a >= end)
 			break;
 		if (daemon_every_ns && a >= next) {
 			ASSERT_LE(0, daemon_update(extra_ns));
 			next = a + daemon_every_ns;
-			a = clock_ns(CLOCK_MONOTONIC_RAW);
+			a = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 		}
 		cw_clock__now(c, &n);
-		b = clock_ns(CLOCK_MONOTONIC_RAW);
+		b = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 		t->calls++;
 		if (n.status != CW_STATUS_SYNCHRONIZED &&
 		    n.status != CW_STATUS_FREE_RUNNING)

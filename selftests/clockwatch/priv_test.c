@@ -374,15 +374,6 @@ static void kranges_learn(struct kranges *kr)
 	kranges_add(kr, 0xff00000000000000ULL, klo - slack);
 }
 
-/* Step CLOCK_REALTIME by +1 us (ADJ_SETOFFSET); 0 or -errno. */
-static int step_1us(void)
-{
-	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
-
-	tx.time.tv_usec = 1000;		/* ns, with ADJ_NANO */
-	return adjtimex(&tx) < 0 ? -errno : 0;
-}
-
 /* Does any aligned 64-bit word of @buf fall in a kernel range? */
 static int find_kaddr(const struct kranges *kr, const void *buf, size_t len,
 		      const char *what)
@@ -431,7 +422,7 @@ TEST(no_kernel_address_leaves_the_module)
 	 * map's.  So the last step, which the page keeps, is this test's
 	 * own, +1 us; the other signed fields hold small values here.
 	 */
-	ASSERT_EQ(0, step_1us());
+	ASSERT_EQ(0, cw_step_setoffset(1000));	/* +1 us */
 	fd = open(DEV, O_RDONLY);
 	ASSERT_LE(0, fd);
 	/* Events of each kind a test can make: NTP write, stall. */
