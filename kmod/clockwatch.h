@@ -239,8 +239,8 @@ u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped);
  * handlers, also under raw spinlocks and the timekeeper lock.  Takes
  * @cw->ev_lock with interrupts disabled; readers are woken directly when
  * the caller is preemptible, else through an irq_work, and on the next
- * tick when they were woken in this one.  Never sleeps, never fails: with no ring, the event is
- * counted as dropped (page ext.events_dropped).
+ * tick when they were woken in this one.  Never sleeps, never fails: with
+ * no ring, the event is counted as dropped (page ext.events_dropped).
  */
 void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *ev);
 
