@@ -29,6 +29,8 @@ static const struct command commands[] = {
 	{ "watch", "print clock steps, NTP writes and other events as they happen", cmd_watch },
 	{ "stalls", "show how long processes were kept from running, and why (BPF)", cmd_stalls },
 	{ "guard", "run a command, report its pauses and clock steps (BPF)", cmd_guard },
+	{ "chrony-report", "pass chronyd's remaining correction to the module (a helper)",
+	  cmd_chrony_report },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))
@@ -101,7 +103,7 @@ static char *help_filter(int key, const char *text, void *input)
 		return (char *)text;
 	fprintf(f, "COMMANDS:\n");
 	for (i = 0; i < NR_COMMANDS; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n%s", text);
 	fclose(f);
 	return list;

@@ -18,5 +18,6 @@ int cmd_export(int argc, char **argv);
 int cmd_stalls(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
+int cmd_chrony_report(int argc, char **argv);
 
 #endif /* __CLOCKWATCH_COMMANDS_H */

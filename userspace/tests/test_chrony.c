@@ -31,6 +31,7 @@
 #include "kselftest_harness.h"
 
 #include "chrony.h"
+#include "page_writer.h"
 
 #define SHM_UNIT		7		/* refclock SHM 7: key "NTP0" + 7 */
 #define SHM_KEY			(0x4e545030 + SHM_UNIT)
@@ -645,6 +646,50 @@ TEST_F_TIMEOUT(chronyd, against_chronyc, 90)
 	}
 	/* chronyc's socket and ours are gone; chronyd's stays. */
 	EXPECT_EQ(0, access(self->sock, F_OK));
+}
+
+/*
+ * `clockwatch chrony-report --once` against a page in a file: the module's
+ * ioctl is not there (ENOTTY), but what the helper would send is printed:
+ * the page's anchor and step count, and chronyd's report and pid.
+ */
+TEST_F_TIMEOUT(chronyd, helper_once, 60)
+{
+	const char *cli = getenv("CLOCKWATCH_CLI");
+	struct cw_chrony_tracking t;
+	struct page_file pf;
+	char cmd[512], out[2048], want[128];
+	int status, i;
+
+	if (!cli)
+		SKIP(return, "CLOCKWATCH_CLI not set (make test sets it)");
+	ASSERT_EQ(0, page_file_create(&pf));
+	page_write_begin(pf.page);
+	pf.page->ext.maxerror_raw_ns = 123456789;
+	pf.page->ext.maxerror_us = 1000;
+	pf.page->ext.step_seq = 7;
+	pf.page->ext.daemon_pid = self->pid;
+	page_write_end(pf.page);
+
+	for (i = 0; i < 80; i++) {		/* chronyd's socket is up */
+		if (cw_chrony_tracking(self->sock, 500, &t) == 0)
+			break;
+		usleep(250000);
+	}
+	snprintf(cmd, sizeof(cmd), "'%s' chrony-report --once --device '%s' --socket '%s' 2>&1",
+		 cli, pf.path, self->sock);
+	status = run(cmd, out, sizeof(out));
+	ksft_print_msg("%s", out);
+	fflush(stdout);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+	EXPECT_NE(NULL, strstr(out, "\"result\":\"ENOTTY\""));
+	EXPECT_NE(NULL, strstr(out, "\"source\":\"chrony\""));
+	EXPECT_NE(NULL, strstr(out, "\"anchor_raw_ns\":123456789,"));
+	EXPECT_NE(NULL, strstr(out, "\"step_seq\":7,"));
+	snprintf(want, sizeof(want), "\"daemon_pid\":%d,", (int)self->pid);
+	EXPECT_NE(NULL, strstr(out, want));
+	EXPECT_NE(NULL, strstr(out, "takes no daemon reports"));
+	page_file_destroy(&pf);
 }
 
 TEST_HARNESS_MAIN
