@@ -101,11 +101,18 @@ static bool clockwatch_read_clocks(struct clockwatch_clocks *clocks)
 	return false;
 }
 
-/*
- * Read the clocks and publish them.  The read happens under the lock too,
- * so that concurrent refreshes reach the page in the order they read.
+/**
+ * clockwatch_clocks_refresh() - read the clocks and publish them
+ * @cw: the device
+ *
+ * The read happens under @cw->lock too, so that concurrent refreshes
+ * reach the page in the order they read.  The clock tracker's state is
+ * published with them.
+ *
+ * Context: any but NMI, not under the timekeeper lock (it reads the
+ * clocks); takes @cw->lock with interrupts disabled.
  */
-static void clockwatch_refresh_clocks(struct clockwatch_dev *cw)
+void clockwatch_clocks_refresh(struct clockwatch_dev *cw)
 {
 	struct clockwatch_clocks clocks;
 	unsigned long flags;
@@ -127,7 +134,7 @@ static enum hrtimer_restart clockwatch_refresh_timer(struct hrtimer *timer)
 	struct clockwatch_dev *cw = container_of(timer, struct clockwatch_dev,
 						 refresh_timer);
 
-	clockwatch_refresh_clocks(cw);
+	clockwatch_clocks_refresh(cw);
 	hrtimer_forward_now(timer, clockwatch_refresh_period());
 	return HRTIMER_RESTART;
 }
@@ -138,7 +145,7 @@ static void clockwatch_clock_set_work(struct irq_work *work)
 	struct clockwatch_dev *cw = container_of(work, struct clockwatch_dev,
 						 clock_set_work);
 
-	clockwatch_refresh_clocks(cw);
+	clockwatch_clocks_refresh(cw);
 }
 
 /*
@@ -178,7 +185,7 @@ void clockwatch_clocks_start(struct clockwatch_dev *cw)
 	hrtimer_setup(&cw->refresh_timer, clockwatch_refresh_timer,
 		      CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 
-	clockwatch_refresh_clocks(cw);
+	clockwatch_clocks_refresh(cw);
 	hrtimer_start(&cw->refresh_timer, clockwatch_refresh_period(),
 		      HRTIMER_MODE_REL_HARD);
 	cw->page->features |= CLOCKWATCH_FEAT_CLOCKS;

@@ -59,6 +59,15 @@ struct clockwatch_freq_sample {
  * @slew_rate_ppb:	the rate the kernel was set to then (freq and tick),
  *			against MONOTONIC_RAW, ppb
  * @slew_valid:		@slew_base_ns and @slew_base are set
+ * @daemon_start:	start time of the sync daemon's process (its
+ *			leader's start_boottime): with ext.daemon_pid, tells
+ *			the daemon from a later process that got its pid
+ * @burst_raw_ns:	first maxerror write of the daemon's latest update,
+ *			MONOTONIC_RAW; writes less than CW_UPDATE_GAP_NS
+ *			apart belong to one update; 0 = none yet
+ * @prev_burst_raw_ns:	the same of the update before it; 0 = none
+ * @disrupt_boot_ns:	when the last disruption happened, CLOCK_BOOTTIME
+ *			(the clock of start_boottime)
  */
 struct clockwatch_tracker {
 	raw_spinlock_t lock;	/* protects all of the fields below */
@@ -74,6 +83,10 @@ struct clockwatch_tracker {
 	struct clockwatch_freq_sample slew_base;
 	s64 slew_rate_ppb;
 	bool slew_valid;
+	u64 daemon_start;
+	s64 burst_raw_ns;
+	s64 prev_burst_raw_ns;
+	u64 disrupt_boot_ns;
 };
 
 /**
@@ -194,6 +207,7 @@ void clockwatch_page_write_begin(struct clockwatch_dev *cw);
 void clockwatch_page_write_end(struct clockwatch_dev *cw);
 
 void clockwatch_clocks_start(struct clockwatch_dev *cw);
+void clockwatch_clocks_refresh(struct clockwatch_dev *cw);
 void clockwatch_clocks_stop(struct clockwatch_dev *cw);
 
 void clockwatch_ntp_start(struct clockwatch_dev *cw);
@@ -210,6 +224,8 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 			  int ret, const struct clockwatch_ntp *new,
 			  u32 written);
 void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason);
+long clockwatch_steps_report(struct clockwatch_dev *cw,
+			     struct clockwatch_daemon_report __user *urep);
 
 int clockwatch_events_init(struct clockwatch_dev *cw);
 void clockwatch_events_exit(struct clockwatch_dev *cw);

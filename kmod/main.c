@@ -127,6 +127,8 @@ static long clockwatch_ioctl(struct file *file, unsigned int cmd,
 	switch (cmd) {
 	case CLOCKWATCH_IOC_INFO:
 		return clockwatch_ioctl_info(to_clockwatch_file(file), uarg);
+	case CLOCKWATCH_IOC_DAEMON_REPORT:
+		return clockwatch_steps_report(cw, uarg);
 	default:
 		return clockwatch_stall_ioctl(cw, cmd, arg);
 	}

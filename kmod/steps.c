@@ -21,26 +21,44 @@
  * that moves REALTIME by exactly -1 s or +1 s while keeping TAI is a leap
  * second; one that only moves TAI - UTC is ADJ_TAI.
  *
- * Sync state.  The sync daemon is the process that last wrote maxerror:
- * that is what every NTP and PTP daemon does on each clock update.  Its
- * writes make the clock SYNCHRONIZED (maxerror < 16 s) or UNSYNCHRONIZED
- * (16 s, the kernel's limit); silence for freerun_after_s makes it
- * FREE_RUNNING; a step by anyone else, a VM fork or a resume makes it
- * DISRUPTED until the daemon writes maxerror again.
+ * Sync state.  The sync daemon is the process that writes maxerror: that
+ * is what every NTP and PTP daemon does on each clock update.  Once one
+ * has, another process becomes the daemon only after that process is
+ * gone; a maxerror write by anyone else while it lives is not the
+ * daemon's.  The daemon's writes make the clock SYNCHRONIZED (maxerror <
+ * 16 s) or UNSYNCHRONIZED (16 s, the kernel's limit); silence for
+ * freerun_after_s makes it FREE_RUNNING.  A step by anyone else, another
+ * process's change of the clock's rate or offset (frequency, tick, PLL
+ * offset, adjtime(), the discipline's status bits), a VM fork or a
+ * resume makes it DISRUPTED.  That ends at a maxerror write of the daemon
+ * whose previous update also came after the disruption (an update made
+ * right after it was computed from measurements mostly taken before), or
+ * whose process started after it.
+ *
+ * Steps in flight.  Between the timekeeper's update of the vDSO and the
+ * page's refresh, REALTIME already holds the stepped value while the page
+ * still describes the clock before: a reader could take the step for
+ * elapsed time.  The step paths' entry probes raise ext.step_inflight on
+ * the page before the step, and their return probes lower it with the
+ * page refreshed after it.
  *
  * Rates.  Once a second the refresh timer keeps the clocks it read; the
  * rates of REALTIME and MONOTONIC against MONOTONIC_RAW over the last
  * second and the last minute come from those, with steps taken out.
  */
 
+#include <linux/capability.h>
 #include <linux/kernel.h>
 #include <linux/kprobes.h>
 #include <linux/math64.h>
 #include <linux/moduleparam.h>
 #include <linux/notifier.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/preempt.h>
 #include <linux/ptrace.h>
 #include <linux/random.h>
+#include <linux/rcupdate.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -48,6 +66,7 @@
 #include <linux/timekeeper_internal.h>
 #include <linux/timekeeping.h>
 #include <linux/timex.h>
+#include <linux/uaccess.h>
 #include <asm/syscall.h>
 #include <asm/unistd.h>
 
@@ -60,6 +79,17 @@
 #define CW_MAXERROR_LIMIT_US	16000000LL
 /* A tick of USER_HZ, µs: timex.tick at nominal rate. */
 #define CW_TICK_NOMINAL_US	(USEC_PER_SEC / USER_HZ)
+
+/*
+ * maxerror writes of one daemon closer together than this are one clock
+ * update (chronyd writes twice per update, microseconds apart), ns.
+ */
+#define CW_UPDATE_GAP_NS	(100 * NSEC_PER_MSEC)
+/* The largest correction a daemon report may carry, ns. */
+#define CW_REPORT_MAX_NS	(1000LL * NSEC_PER_SEC)
+/* STA_* bits that choose how the kernel disciplines the clock. */
+#define CW_STA_DISCIPLINE	(STA_PLL | STA_FLL | STA_FREQHOLD | STA_PPSFREQ | \
+				 STA_PPSTIME)
 
 enum {
 	CW_FREERUN_AFTER_S_DEFAULT	= 2100,	/* 2 x chrony's maxpoll, and some */
@@ -169,36 +199,134 @@ static u32 cw_settime_cause(void)
 	return CLOCKWATCH_STEP_SETTIMEOFDAY;
 }
 
-/* kretprobe data: the mark slot of this call. */
+/* kretprobe data: the device and the mark slot of this call. */
 struct cw_mark_call {
+	struct clockwatch_dev *cw;
 	int slot;
 };
 
+/* Publish the tracker's state on the page, clocks as they are. */
+static void cw_publish(struct clockwatch_dev *cw)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&cw->lock, flags);
+	clockwatch_page_write_begin(cw);
+	clockwatch_steps_publish(cw);
+	clockwatch_page_write_end(cw);
+	raw_spin_unlock_irqrestore(&cw->lock, flags);
+}
+
+/*
+ * A step path is entered: raise ext.step_inflight on the page before the
+ * step can reach the vDSO.  The clocks are not read here: on the way into
+ * timekeeping_resume() the clocksource is not running yet.
+ */
+static void cw_step_enter(struct kretprobe_instance *ri,
+			  struct clockwatch_dev *cw, u32 cause)
+{
+	struct cw_mark_call *call = (struct cw_mark_call *)ri->data;
+	unsigned long flags;
+
+	call->cw = cw;
+	call->slot = cw_mark_push(cause);
+	raw_spin_lock_irqsave(&cw->trk.lock, flags);
+	cw->trk.ext.step_inflight++;
+	raw_spin_unlock_irqrestore(&cw->trk.lock, flags);
+	cw_publish(cw);
+	/*
+	 * Ensure the page's raised count is visible before anything the step
+	 * writes; pairs with the reader's acquire fence between its
+	 * CLOCK_REALTIME read and its second load of the page's seq.
+	 */
+	smp_wmb();
+}
+
 static int cw_settime_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	((struct cw_mark_call *)ri->data)->slot =
-		cw_mark_push(CLOCKWATCH_STEP_SETTIMEOFDAY);
+	cw_step_enter(ri, container_of(get_kretprobe(ri), struct clockwatch_dev,
+				       steps.settime_rp),
+		      CLOCKWATCH_STEP_SETTIMEOFDAY);
 	return 0;
 }
 
 static int cw_setoffset_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	((struct cw_mark_call *)ri->data)->slot =
-		cw_mark_push(CLOCKWATCH_STEP_ADJ_SETOFFSET);
+	cw_step_enter(ri, container_of(get_kretprobe(ri), struct clockwatch_dev,
+				       steps.setoffset_rp),
+		      CLOCKWATCH_STEP_ADJ_SETOFFSET);
 	return 0;
 }
 
 static int cw_resume_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	((struct cw_mark_call *)ri->data)->slot =
-		cw_mark_push(CLOCKWATCH_STEP_RESUME);
+	cw_step_enter(ri, container_of(get_kretprobe(ri), struct clockwatch_dev,
+				       steps.resume_rp),
+		      CLOCKWATCH_STEP_RESUME);
 	return 0;
 }
 
+/* The step path returned: the page shows its result, then the count drops. */
 static int cw_mark_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	cw_mark_pop(((struct cw_mark_call *)ri->data)->slot);
+	struct cw_mark_call *call = (struct cw_mark_call *)ri->data;
+	struct clockwatch_dev *cw = call->cw;
+	unsigned long flags;
+
+	cw_mark_pop(call->slot);
+	raw_spin_lock_irqsave(&cw->trk.lock, flags);
+	if (cw->trk.ext.step_inflight)
+		cw->trk.ext.step_inflight--;
+	raw_spin_unlock_irqrestore(&cw->trk.lock, flags);
+	clockwatch_clocks_refresh(cw);
 	return 0;
+}
+
+/* Start time of the current task's process, to tell pids apart. */
+static u64 cw_current_start(void)
+{
+	return current->group_leader->start_boottime;
+}
+
+/* Is the current task the sync daemon?  Caller holds trk->lock. */
+static bool cw_is_daemon(const struct clockwatch_tracker *trk)
+{
+	lockdep_assert_held(&trk->lock);
+
+	return in_task() && trk->ext.daemon_pid &&
+	       task_tgid_nr(current) == trk->ext.daemon_pid &&
+	       cw_current_start() == trk->daemon_start;
+}
+
+/* Does the sync daemon's process still run?  Caller holds trk->lock. */
+static bool cw_daemon_alive(const struct clockwatch_tracker *trk)
+{
+	struct task_struct *t;
+	bool alive;
+
+	lockdep_assert_held(&trk->lock);
+
+	if (!trk->ext.daemon_pid)
+		return false;
+	rcu_read_lock();
+	t = pid_task(find_pid_ns(trk->ext.daemon_pid, &init_pid_ns),
+		     PIDTYPE_TGID);
+	alive = t && t->start_boottime == trk->daemon_start &&
+		!(READ_ONCE(t->flags) & PF_EXITING);
+	rcu_read_unlock();
+	return alive;
+}
+
+/* A disruption, from @raw on; caller holds trk->lock. */
+static void cw_disrupt_locked(struct clockwatch_tracker *trk, u32 reason,
+			      s64 raw)
+{
+	lockdep_assert_held(&trk->lock);
+
+	trk->disrupted = true;
+	trk->disrupt_reason = reason;
+	trk->ext.disrupt_raw_ns = raw;
+	trk->disrupt_boot_ns = ktime_get_boot_fast_ns();
 }
 
 /*
@@ -272,8 +400,7 @@ void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
 	u32 old, new;
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
-	trk->disrupted = true;
-	trk->disrupt_reason = reason;
+	cw_disrupt_locked(trk, reason, ktime_get_raw_fast_ns());
 	old = cw_sync_update(trk, ktime_get_mono_fast_ns());
 	new = trk->ext.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
@@ -371,8 +498,7 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 	h->prev_tai_offset = tk->tai_offset;
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
-	if (in_task() && trk->ext.daemon_pid &&
-	    task_tgid_nr(current) == trk->ext.daemon_pid)
+	if (cw_is_daemon(trk))
 		ev.step.flags |= CLOCKWATCH_STEPF_DAEMON;
 	ev.step.step_seq = ++trk->ext.step_seq;
 	trk->ext.last_step_delta_ns = d_real;
@@ -402,11 +528,9 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 	if (d_real && !(ev.step.flags & CLOCKWATCH_STEPF_DAEMON) &&
 	    cause != CLOCKWATCH_STEP_LEAP_INSERT &&
 	    cause != CLOCKWATCH_STEP_LEAP_DELETE) {
-		trk->disrupted = true;
-		trk->disrupt_reason = cause == CLOCKWATCH_STEP_RESUME ?
-				      CLOCKWATCH_SYNC_R_RESUME :
-				      CLOCKWATCH_SYNC_R_FOREIGN_STEP;
-		reason = trk->disrupt_reason;
+		reason = cause == CLOCKWATCH_STEP_RESUME ?
+			 CLOCKWATCH_SYNC_R_RESUME : CLOCKWATCH_SYNC_R_FOREIGN_STEP;
+		cw_disrupt_locked(trk, reason, ev.raw_ns);
 	}
 	old_sync = cw_sync_update(trk, mono);
 	new_sync = trk->ext.sync_state;
@@ -457,6 +581,139 @@ static s64 cw_ntp_rate_ppb(const struct clockwatch_ntp *ntp)
 		       CW_TICK_NOMINAL_US);
 }
 
+/*
+ * Did a call change how the clock runs: its rate (frequency, tick), the
+ * offset the kernel slews in (PLL or adjtime()), or the discipline?
+ */
+static bool cw_foreign_change(const struct clockwatch_ntp *old,
+			      const struct clockwatch_ntp *new,
+			      unsigned int modes, u32 written)
+{
+	if ((written & CLOCKWATCH_NTPF_FREQ) && new->freq != old->freq)
+		return true;
+	if ((written & CLOCKWATCH_NTPF_TICK) && new->tick_us != old->tick_us)
+		return true;
+	/* adjtime() returns the adjustment before the call: any is a slew. */
+	if ((written & CLOCKWATCH_NTPF_OFFSET) &&
+	    ((modes & ADJ_ADJTIME) || new->offset_ns))
+		return true;
+	return (written & CLOCKWATCH_NTPF_STATUS) &&
+	       ((new->status ^ old->status) & CW_STA_DISCIPLINE);
+}
+
+/* The current task becomes the sync daemon; caller holds trk->lock. */
+static void cw_daemon_new(struct clockwatch_tracker *trk)
+{
+	struct clockwatch_page_ext *x = &trk->ext;
+
+	lockdep_assert_held(&trk->lock);
+
+	x->daemon_pid = task_tgid_nr(current);
+	strscpy_pad(x->daemon_comm, current->comm, sizeof(x->daemon_comm));
+	trk->daemon_start = cw_current_start();
+	trk->burst_raw_ns = 0;
+	trk->prev_burst_raw_ns = 0;
+	x->maxerror_interval_raw_ns = 0;
+}
+
+/*
+ * A maxerror write of the sync daemon: the bound's new anchor, its update
+ * interval, and the end of a disruption that both this update and the
+ * one before it came after, or that came before the daemon's process
+ * started (all it measured is from after).  Caller holds trk->lock.
+ */
+static void cw_daemon_write(struct clockwatch_tracker *trk,
+			    const struct clockwatch_ntp *new, s64 mono, s64 raw)
+{
+	struct clockwatch_page_ext *x = &trk->ext;
+
+	lockdep_assert_held(&trk->lock);
+
+	if (!trk->burst_raw_ns || raw - x->maxerror_raw_ns >= CW_UPDATE_GAP_NS) {
+		x->maxerror_interval_raw_ns =
+			trk->burst_raw_ns ? raw - trk->burst_raw_ns : 0;
+		trk->prev_burst_raw_ns = trk->burst_raw_ns;
+		trk->burst_raw_ns = raw;
+	}
+	x->maxerror_mono_ns = mono;
+	x->maxerror_raw_ns = raw;
+	x->maxerror_us = new->maxerror_us;
+	x->esterror_us = new->esterror_us;
+	if (trk->disrupted &&
+	    ((trk->prev_burst_raw_ns &&
+	      trk->prev_burst_raw_ns >= x->disrupt_raw_ns) ||
+	     trk->daemon_start > trk->disrupt_boot_ns))
+		trk->disrupted = false;
+}
+
+/**
+ * clockwatch_steps_report() - CLOCKWATCH_IOC_DAEMON_REPORT
+ * @cw:		the device
+ * @urep:	the report, from userspace
+ *
+ * Publishes what the sync daemon reported about the clock, paired with
+ * the maxerror write the caller saw before asking the daemon.
+ *
+ * Return: 0; -EFAULT; -EINVAL for a malformed report; -EPERM without
+ * CAP_SYS_TIME; -ESRCH when @urep->daemon_pid is not the sync daemon;
+ * -EAGAIN when the daemon wrote maxerror or the clock was stepped since
+ * the caller read the page.
+ *
+ * Context: process context.
+ */
+long clockwatch_steps_report(struct clockwatch_dev *cw,
+			     struct clockwatch_daemon_report __user *urep)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_daemon_report rep;
+	unsigned long flags;
+	long ret = 0;
+	pid_t tgid;
+	size_t i;
+
+	if (copy_from_user(&rep, urep, sizeof(rep)))
+		return -EFAULT;
+	if (rep.size != sizeof(rep) || rep.source != CLOCKWATCH_DREP_CHRONY ||
+	    rep.flags & ~CLOCKWATCH_DREPF_SYNCED || rep.daemon_pid <= 0 ||
+	    rep.correction_ns > CW_REPORT_MAX_NS ||
+	    rep.correction_ns < -CW_REPORT_MAX_NS ||
+	    rep.root_delay_ns < 0 || rep.root_dispersion_ns < 0)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(rep.__reserved); i++)
+		if (rep.__reserved[i])
+			return -EINVAL;
+	if (!capable(CAP_SYS_TIME))
+		return -EPERM;
+
+	rcu_read_lock();
+	tgid = pid_nr(find_vpid(rep.daemon_pid));
+	rcu_read_unlock();
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	if (!tgid || tgid != x->daemon_pid || !cw_daemon_alive(trk)) {
+		ret = -ESRCH;
+	} else if (rep.anchor_raw_ns != x->maxerror_raw_ns ||
+		   rep.step_seq != x->step_seq) {
+		ret = -EAGAIN;
+	} else {
+		x->report_raw_ns = ktime_get_raw_fast_ns();
+		x->report_correction_ns = rep.correction_ns;
+		x->report_anchor_raw_ns = x->maxerror_raw_ns;
+		x->report_maxerror_us = x->maxerror_us;
+		x->report_step_seq = x->step_seq;
+		x->report_source = rep.source;
+		x->report_flags = rep.flags;
+		x->report_root_delay_ns = rep.root_delay_ns;
+		x->report_root_dispersion_ns = rep.root_dispersion_ns;
+		x->report_ref_real_ns = rep.ref_real_ns;
+	}
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+	if (!ret)
+		cw_publish(cw);
+	return ret;
+}
+
 /**
  * clockwatch_steps_ntp() - an adjtimex call returned
  * @cw:		the device
@@ -481,7 +738,8 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 	s64 raw = ktime_get_raw_fast_ns();
 	s32 old_state = 0, new_state = 0;
 	u32 old_sync, new_sync, pending = 0;
-	bool leap = false, writes;
+	u32 reason = CLOCKWATCH_SYNC_R_MAXERROR;
+	bool leap = false, writes, daemon, alive;
 	unsigned long flags;
 
 	written |= cw_ntp_written(modes);
@@ -510,23 +768,20 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 		x->time_state = new_state;
 		x->leap_pending = pending;
 
-		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME)) {
-			/* The daemon's update interval, from its own writes. */
-			if (x->daemon_pid == task_tgid_nr(current) &&
-			    x->maxerror_raw_ns)
-				x->maxerror_interval_raw_ns = raw - x->maxerror_raw_ns;
-			else
-				x->maxerror_interval_raw_ns = 0;
-			x->daemon_pid = task_tgid_nr(current);
-			strscpy_pad(x->daemon_comm, current->comm,
-				    sizeof(x->daemon_comm));
-			x->maxerror_mono_ns = mono;
-			x->maxerror_raw_ns = raw;
-			x->maxerror_us = new->maxerror_us;
-			x->esterror_us = new->esterror_us;
-			trk->disrupted = false;
+		daemon = cw_is_daemon(trk);
+		alive = daemon || cw_daemon_alive(trk);
+		if (!daemon && alive &&
+		    cw_foreign_change(&ev.ntp_adjust.old, new, modes, written)) {
+			cw_disrupt_locked(trk, CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, raw);
+			reason = CLOCKWATCH_SYNC_R_FOREIGN_ADJUST;
+		}
+		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME) &&
+		    (daemon || !alive)) {
+			if (!daemon)
+				cw_daemon_new(trk);
+			cw_daemon_write(trk, new, mono, raw);
 		} else if (modes & ADJ_ESTERROR && !(modes & ADJ_ADJTIME) &&
-			   x->daemon_pid == task_tgid_nr(current)) {
+			   daemon) {
 			x->esterror_us = new->esterror_us;
 		}
 	}
@@ -545,7 +800,7 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 	}
 	if (leap && (writes || old_state != new_state))
 		cw_leap_report(cw, old_state, new_state, new->status, pending);
-	cw_sync_report(cw, old_sync, new_sync, CLOCKWATCH_SYNC_R_MAXERROR);
+	cw_sync_report(cw, old_sync, new_sync, reason);
 }
 
 /* Rate of @b against @a over raw, ppb: (d_clock - d_raw) / d_raw. */

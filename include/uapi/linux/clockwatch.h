@@ -144,6 +144,7 @@ struct clockwatch_ntp {
 #define CLOCKWATCH_SYNC_R_VMFORK	5 /* VM forked or restored from a snapshot */
 #define CLOCKWATCH_SYNC_R_RESUME	6 /* resumed from suspend */
 #define CLOCKWATCH_SYNC_R_HOST_PAUSE	7 /* the host paused the guest (kvmclock) */
+#define CLOCKWATCH_SYNC_R_FOREIGN_ADJUST 8 /* another process changed the clock's rate or offset */
 
 /* Leap second armed (clockwatch_page.leap_pending). */
 #define CLOCKWATCH_LEAP_NONE		0
@@ -206,6 +207,29 @@ struct clockwatch_ntp {
  *			(@maxerror_raw_ns); 0 = fewer than two writes seen by
  *			the same daemon.  Readers call the clock free running
  *			once the daemon has been silent for 8 such intervals
+ * @step_inflight:	steps entered (settimeofday, clock_settime,
+ *			ADJ_SETOFFSET, resume) whose result the page does not
+ *			show yet: while non-zero, CLOCK_REALTIME may already
+ *			hold a value the rest of the page does not describe
+ * @__pad3:		zero
+ * @disrupt_raw_ns:	when the last disruption happened, MONOTONIC_RAW;
+ *			0 = none since load.  A DISRUPTED state ends at a
+ *			maxerror write of the daemon whose previous write also
+ *			came after this instant
+ * @report_raw_ns:	when the last daemon report was accepted
+ *			(CLOCKWATCH_IOC_DAEMON_REPORT), MONOTONIC_RAW; 0 = none
+ * @report_correction_ns: the offset the daemon said it had still to
+ *			correct then, ns (positive: the clock is behind)
+ * @report_anchor_raw_ns: the maxerror write the report goes with: its
+ *			@maxerror_raw_ns ...
+ * @report_maxerror_us:	... and its @maxerror_us
+ * @report_step_seq:	@step_seq when the report was made
+ * @report_source:	CLOCKWATCH_DREP_* of the report
+ * @report_flags:	CLOCKWATCH_DREPF_* of the report
+ * @report_root_delay_ns: the daemon's root delay then, ns
+ * @report_root_dispersion_ns: the daemon's root dispersion then, ns
+ * @report_ref_real_ns:	the daemon's last clock update as it reports it,
+ *			CLOCK_REALTIME
  */
 struct clockwatch_page_ext {
 	__u64 step_seq;
@@ -239,6 +263,19 @@ struct clockwatch_page_ext {
 	__u64 ntp_missed;
 	__u64 events_dropped;
 	__s64 maxerror_interval_raw_ns;
+	__u32 step_inflight;
+	__u32 __pad3;
+	__s64 disrupt_raw_ns;
+	__s64 report_raw_ns;
+	__s64 report_correction_ns;
+	__s64 report_anchor_raw_ns;
+	__s64 report_maxerror_us;
+	__u64 report_step_seq;
+	__u32 report_source;
+	__u32 report_flags;
+	__s64 report_root_delay_ns;
+	__s64 report_root_dispersion_ns;
+	__s64 report_ref_real_ns;
 };
 
 /**
@@ -794,5 +831,57 @@ struct clockwatch_info {
 };
 
 #define CLOCKWATCH_IOC_INFO		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x01, struct clockwatch_info)
+
+/* clockwatch_daemon_report.source */
+#define CLOCKWATCH_DREP_CHRONY		1 /* chronyd's tracking report */
+
+/* clockwatch_daemon_report.flags */
+#define CLOCKWATCH_DREPF_SYNCED		(1U << 0) /* the daemon says it is synchronised */
+
+/**
+ * struct clockwatch_daemon_report - CLOCKWATCH_IOC_DAEMON_REPORT: what the
+ *	sync daemon knows about the clock that the kernel does not hold
+ * @size:		in: sizeof(struct clockwatch_daemon_report)
+ * @source:		in: CLOCKWATCH_DREP_*
+ * @flags:		in: CLOCKWATCH_DREPF_*
+ * @daemon_pid:		in: the daemon the report comes from, as the
+ *			caller's pid namespace sees it: it must be the sync
+ *			daemon the module knows, else -ESRCH
+ * @anchor_raw_ns:	in: clockwatch_page.ext.maxerror_raw_ns, as read
+ *			before asking the daemon: the report goes with that
+ *			maxerror write.  -EAGAIN when the daemon wrote since
+ *			(ask it again)
+ * @step_seq:		in: clockwatch_page.ext.step_seq read then; -EAGAIN
+ *			when the clock was stepped since
+ * @correction_ns:	in: the offset the daemon has still to correct, ns;
+ *			positive when the clock is behind (chrony's "System
+ *			time ... slow of NTP time").  At most 1000 s either way
+ * @root_delay_ns:	in: the daemon's root delay, ns, >= 0
+ * @root_dispersion_ns: in: the daemon's root dispersion, ns, >= 0
+ * @ref_real_ns:	in: the daemon's last clock update, CLOCK_REALTIME
+ *			(chrony's reference time)
+ * @__reserved:		in: zero
+ *
+ * Needs CAP_SYS_TIME: a report changes the bound every reader computes.
+ * The module takes the time of the call and the maxerror it pairs with
+ * from its own records, and publishes the report on the page
+ * (clockwatch_page.ext.report_*).  It never changes the clock.
+ */
+struct clockwatch_daemon_report {
+	__u32 size;
+	__u32 source;
+	__u32 flags;
+	__s32 daemon_pid;
+	__s64 anchor_raw_ns;
+	__u64 step_seq;
+	__s64 correction_ns;
+	__s64 root_delay_ns;
+	__s64 root_dispersion_ns;
+	__s64 ref_real_ns;
+	__u64 __reserved[2];
+};
+
+#define CLOCKWATCH_IOC_DAEMON_REPORT	\
+	_IOW(CLOCKWATCH_IOC_MAGIC, 0x02, struct clockwatch_daemon_report)
 
 #endif /* _UAPI_LINUX_CLOCKWATCH_H */
