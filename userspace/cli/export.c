@@ -198,6 +198,8 @@ static void bound_metrics(FILE *f, const struct cw_now *n)
 	fprintf(f, "# HELP clockwatch_bound_term_seconds The bound's terms.\n"
 		"# TYPE clockwatch_bound_term_seconds gauge\n");
 	fprintf(f, "clockwatch_bound_term_seconds{term=\"maxerror\"} %.9f\n", n->maxerror_ns / 1e9);
+	fprintf(f, "clockwatch_bound_term_seconds{term=\"correction\"} %.9f\n",
+		n->correction_ns / 1e9);
 	fprintf(f, "clockwatch_bound_term_seconds{term=\"drift\"} %.9f\n", n->drift_ns / 1e9);
 	fprintf(f, "clockwatch_bound_term_seconds{term=\"window\"} %.9f\n", n->window_ns / 1e9);
 	fprintf(f, "clockwatch_bound_term_seconds{term=\"leap\"} %.9f\n", n->leap_ns / 1e9);

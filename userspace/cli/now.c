@@ -109,11 +109,13 @@ static void print_json(const struct cw_now *n)
 	if (has_bound(n)) {
 		json_object_begin(&j, "terms_ns");
 		json_uint(&j, "maxerror", n->maxerror_ns);
+		json_uint(&j, "correction", n->correction_ns);
 		json_uint(&j, "drift", n->drift_ns);
 		json_uint(&j, "window", n->window_ns);
 		json_uint(&j, "leap", n->leap_ns);
 		json_object_end(&j);
 		json_int(&j, "since_write_ns", n->since_write_ns);
+		json_int(&j, "correction_age_ns", n->correction_age_ns);
 	}
 	json_uint(&j, "max_drift_ppb", (uint64_t)env.max_drift_ppm * 1000);
 	json_object_end(&j);
@@ -152,6 +154,10 @@ static void print_human(const struct cw_now *n)
 	printf("bound     +/- %s (%" PRIu64 " ns) =\n", a, (uint64_t)n->bound_ns);
 	format_ns(a, sizeof(a), n->maxerror_ns);
 	printf("  maxerror  %14s  as the sync daemon wrote it\n", a);
+	format_ns(a, sizeof(a), n->correction_ns);
+	format_ns(b, sizeof(b), (uint64_t)(n->correction_age_ns > 0 ?
+					   n->correction_age_ns : 0));
+	printf("  correct.  %14s  still to be corrected, as read %s ago\n", a, b);
 	format_ns(a, sizeof(a), n->drift_ns);
 	format_ns(b, sizeof(b), (uint64_t)(n->since_write_ns > 0 ? n->since_write_ns : 0));
 	printf("  drift     %14s  %ld ppm x %s since that write\n", a, env.max_drift_ppm, b);

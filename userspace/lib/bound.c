@@ -67,6 +67,8 @@ static __u32 module_reason(__u32 sync_reason)
 		return CW_REASON_RESUME;
 	case CLOCKWATCH_SYNC_R_HOST_PAUSE:
 		return CW_REASON_HOST_PAUSE;
+	case CLOCKWATCH_SYNC_R_FOREIGN_ADJUST:
+		return CW_REASON_FOREIGN_ADJUST;
 	default:
 		return CW_REASON_MODULE;
 	}
@@ -85,15 +87,128 @@ static __u32 facts_leap(const struct cw_facts *f)
 	return leap;
 }
 
+/* |v|, INT64_MIN included. */
+static __u64 abs_ns(__s64 v)
+{
+	return v < 0 ? -(__u64)v : (__u64)v;
+}
+
+/* A maxerror the bound can stand on; else the reason it cannot. */
+static bool maxerror_usable(__s64 maxerror_us, __u32 *reason)
+{
+	if (maxerror_us >= CW_MAXERROR_LIMIT_US || maxerror_us < 0) {
+		*reason = CW_REASON_MAXERROR_LIMIT;
+		return false;
+	}
+	/* No daemon can know the time exactly: 0 is no estimate at all. */
+	if (!maxerror_us) {
+		*reason = CW_REASON_MAXERROR_ZERO;
+		return false;
+	}
+	return true;
+}
+
+/* The kernel says unsynchronised; which way, in *reason. */
+static bool kernel_unsync(const struct cw_facts *f, __u32 *reason)
+{
+	if (f->ntp_status & STA_UNSYNC) {
+		*reason = CW_REASON_STA_UNSYNC;
+		return true;
+	}
+	if (f->time_state == TIME_ERROR) {
+		*reason = CW_REASON_TIME_ERROR;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * What the bound stands on: a maxerror write (*anchor, s->maxerror_ns),
+ * the offset still to be corrected (s->correction_ns) and when that was
+ * read (*reading).
+ *
+ * With STA_PLL the kernel slews in the daemon's offset: what is left is
+ * the PLL's offset, which only shrinks between two adjtimex() calls, so
+ * the last call's value holds until the next.  The kernel clamps what it
+ * takes to 0.5 s: at the clamp, more may be left than it says.
+ *
+ * Without STA_PLL the daemon slews the clock itself (chronyd does, with
+ * the frequency), and only the daemon knows what it has left: its report
+ * (CLOCKWATCH_IOC_DAEMON_REPORT) says, with the maxerror write it was
+ * made after.  That pair holds until the daemon's next report, also when
+ * the daemon has written maxerror since: the older estimate, grown by
+ * the drift, is still an estimate.  The daemon's word that it is
+ * synchronised then stands for STA_UNSYNC, which chronyd without rtcsync
+ * never clears.  A step since the report voids it.
+ *
+ * false, with s->status and s->reason, when there is no bound.
+ */
+static bool pick_terms(const struct cw_facts *f, struct cw_settled *s,
+		       __s64 *anchor, __s64 *reading)
+{
+	const __s64 clamp_ns = 500000000;	/* MAXPHASE */
+	__u32 reason;
+
+	if (f->ntp_status & STA_PLL) {
+		if (kernel_unsync(f, &s->reason))
+			return false;
+		if (abs_ns(f->ntp_offset_ns) >= clamp_ns) {
+			s->reason = CW_REASON_CORRECTION_UNKNOWN;
+			s->status = CW_STATUS_UNKNOWN;
+			return false;
+		}
+		*anchor = f->anchor_raw_ns;
+		*reading = f->ntp_raw_ns;
+		s->maxerror_ns = (__u64)f->maxerror_us * 1000;
+		s->correction_ns = abs_ns(f->ntp_offset_ns);
+		return true;
+	}
+	if (!f->have_report || !f->report_raw_ns || !f->report_anchor_raw_ns ||
+	    f->report_step_seq != f->step_seq) {
+		if (kernel_unsync(f, &s->reason))
+			return false;
+		s->reason = CW_REASON_CORRECTION_UNKNOWN;
+		s->status = CW_STATUS_UNKNOWN;
+		return false;
+	}
+	if (!(f->report_flags & CLOCKWATCH_DREPF_SYNCED)) {
+		s->reason = CW_REASON_DAEMON_UNSYNC;
+		return false;
+	}
+	if (!maxerror_usable(f->report_maxerror_us, &reason)) {
+		s->reason = reason;
+		return false;
+	}
+	*anchor = f->report_anchor_raw_ns;
+	*reading = f->report_raw_ns;
+	s->maxerror_ns = (__u64)f->report_maxerror_us * 1000;
+	s->correction_ns = abs_ns(f->report_correction_ns);
+	return true;
+}
+
 /*
  * The status rules that look at the page alone, in their order, after
- * the page's age.  Of the time since the maxerror write, only two
- * thresholds are left to compare: see rules_status().
+ * the page's age, and the terms the bound stands on (*anchor: the
+ * maxerror write it counts the drift from).  Of the time since that
+ * write, only two thresholds are left to compare: see rules_status().
  */
-static void page_rules(const struct cw_facts *f, struct cw_settled *s)
+static void page_rules(const struct cw_facts *f, struct cw_settled *s,
+		       __s64 *anchor)
 {
+	__s64 reading = 0;
+	__u32 reason;
+
+	*anchor = f->anchor_raw_ns;
 	s->kernel_after_ns = INT64_MAX;
 	s->silent_after_ns = INT64_MAX;
+	s->maxerror_ns = 0;
+	s->correction_ns = 0;
+	s->reading_ns = 0;
+	if (f->step_inflight) {
+		s->reason = CW_REASON_STEP_INFLIGHT;
+		s->status = CW_STATUS_UNKNOWN;
+		return;
+	}
 	if (f->sync_state == CLOCKWATCH_SYNC_DISRUPTED) {
 		s->reason = module_reason(f->sync_reason);
 		s->status = CW_STATUS_DISRUPTED;
@@ -104,18 +219,13 @@ static void page_rules(const struct cw_facts *f, struct cw_settled *s)
 		s->reason = CW_REASON_NO_DAEMON;
 		return;
 	}
-	if (f->maxerror_us >= CW_MAXERROR_LIMIT_US || f->maxerror_us < 0) {
-		s->reason = CW_REASON_MAXERROR_LIMIT;
+	if (!maxerror_usable(f->maxerror_us, &reason)) {
+		s->reason = reason;
 		return;
 	}
-	if (f->ntp_status & STA_UNSYNC) {
-		s->reason = CW_REASON_STA_UNSYNC;
+	if (!pick_terms(f, s, anchor, &reading))
 		return;
-	}
-	if (f->time_state == TIME_ERROR) {
-		s->reason = CW_REASON_TIME_ERROR;
-		return;
-	}
+	s->reading_ns = reading - *anchor;
 	/*
 	 * The kernel grows its own maxerror by 500 µs a second and sets
 	 * STA_UNSYNC at 16 s; nobody may have called adjtimex() since.  It
@@ -172,10 +282,9 @@ static bool page_stale(__s64 raw_ns, __s64 page_raw_ns)
  * The status before the bound is looked at; *reason says why.  Only
  * SYNCHRONIZED and FREE_RUNNING come with a bound.
  */
-static __u32 facts_status(const struct cw_facts *f, __u32 *reason)
+static __u32 facts_status(const struct cw_facts *f, struct cw_settled *s,
+			  __s64 *anchor, __u32 *reason)
 {
-	struct cw_settled s;
-
 	if (!f->have_sync) {
 		*reason = CW_REASON_PAGE_OLD;
 		return CW_STATUS_UNKNOWN;
@@ -184,13 +293,13 @@ static __u32 facts_status(const struct cw_facts *f, __u32 *reason)
 		*reason = CW_REASON_PAGE_STALE;
 		return CW_STATUS_UNKNOWN;
 	}
-	page_rules(f, &s);
+	page_rules(f, s, anchor);
 	/* A step the page does not show yet, unless the module says disrupted. */
-	if (f->clocks_disagree && s.status != CW_STATUS_DISRUPTED) {
+	if (f->clocks_disagree && s->status != CW_STATUS_DISRUPTED) {
 		*reason = CW_REASON_CLOCKS_DISAGREE;
 		return CW_STATUS_UNKNOWN;
 	}
-	return rules_status(&s, f->raw_ns - f->anchor_raw_ns, reason);
+	return rules_status(s, f->raw_ns - *anchor, reason);
 }
 
 /* ns since the epoch of the UTC midnight at or before t. */
@@ -205,17 +314,21 @@ static __s64 midnight_before(__s64 t)
 /*
  * Is a leap second within the interval's reach?  Armed (STA_INS/STA_DEL):
  * it happens at the next UTC midnight.  In progress or just done
- * (TIME_OOP, TIME_WAIT): it happened at the last one.
+ * (TIME_OOP, TIME_WAIT): at the nearest one.  In TIME_OOP, REALTIME shows
+ * 23:59:59 a second time (second_overflow() sets the clock back as it
+ * reaches midnight and enters TIME_OOP), so that midnight is still ahead.
  */
 static bool leap_near(__u32 leap, __s64 real_ns, __u64 bound)
 {
 	const __s64 day = CW_SEC_PER_DAY * CW_NSEC_PER_SEC;
 	__u64 reach = add_sat(bound, CW_LEAP_NS);
 	__s64 prev = midnight_before(real_ns);
+	__u64 ahead = (__u64)(prev + day - real_ns);
+	__u64 behind = (__u64)(real_ns - prev);
 
-	if ((leap & CW_LEAP_ARMED) && (__u64)(prev + day - real_ns) <= reach)
+	if ((leap & CW_LEAP_ARMED) && ahead <= reach)
 		return true;
-	return (leap & CW_LEAP_DONE) && (__u64)(real_ns - prev) <= reach;
+	return (leap & CW_LEAP_DONE) && (ahead <= reach || behind <= reach);
 }
 
 static bool bounded(__u32 status)
@@ -248,6 +361,8 @@ static void put_unbounded(struct cw_now *out, __u32 status, __u32 reason,
 	out->window_ns = 0;
 	out->leap_ns = 0;
 	out->since_write_ns = 0;
+	out->correction_ns = 0;
+	out->correction_age_ns = -1;
 	set_unbounded(out);
 }
 
@@ -258,11 +373,13 @@ static void put_unbounded(struct cw_now *out, __u32 status, __u32 reason,
  */
 static inline __attribute__((always_inline))
 void put_bounded(struct cw_now *out, __u32 status, __u32 reason,
-		 __s64 real_ns, __s64 since_ns, __u64 maxerror_ns, __u64 drift_ns,
-		 __s64 window_ns, __u32 flags, __u32 leap)
+		 __s64 real_ns, __s64 since_ns, const struct cw_settled *s,
+		 __u64 drift_ns, __s64 window_ns, __u32 flags)
 {
 	__u64 window = window_ns > 0 ? (__u64)window_ns : 0;
-	__u64 bound = add_sat(add_sat(maxerror_ns, drift_ns), window);
+	__u64 bound = add_sat(add_sat(add_sat(s->maxerror_ns, s->correction_ns),
+				      drift_ns), window);
+	__u32 leap = s->leap;
 	__u64 leap_ns = 0;
 
 	/*
@@ -272,7 +389,9 @@ void put_bounded(struct cw_now *out, __u32 status, __u32 reason,
 	 */
 	out->real_ns = real_ns;
 	out->__reserved = 0;
-	out->maxerror_ns = maxerror_ns;
+	out->maxerror_ns = s->maxerror_ns;
+	out->correction_ns = s->correction_ns;
+	out->correction_age_ns = since_ns - s->reading_ns;
 	out->window_ns = window;
 	out->since_write_ns = since_ns;
 	if (__builtin_expect(leap, 0) && leap_near(leap, real_ns, bound)) {
@@ -302,18 +421,20 @@ void put_bounded(struct cw_now *out, __u32 status, __u32 reason,
 void cw_bound_compute(const struct cw_facts *f, __u64 max_drift_ppb,
 		      struct cw_now *out)
 {
-	__u32 reason, status = facts_status(f, &reason);
-	__s64 since_ns;
+	struct cw_settled s;
+	__s64 anchor, since_ns;
+	__u32 reason, status;
 
+	status = facts_status(f, &s, &anchor, &reason);
 	if (!bounded(status)) {
 		put_unbounded(out, status, reason, f->real_ns);
 		return;
 	}
-	since_ns = f->raw_ns - f->anchor_raw_ns;
-	put_bounded(out, status, reason, f->real_ns, since_ns,
-		    (__u64)f->maxerror_us * 1000,
+	s.leap = facts_leap(f);
+	since_ns = f->raw_ns - anchor;
+	put_bounded(out, status, reason, f->real_ns, since_ns, &s,
 		    drift_term(max_drift_ppb, since_ns), f->window_ns,
-		    f->bracketed ? CW_NOW_BRACKETED : 0, facts_leap(f));
+		    f->bracketed ? CW_NOW_BRACKETED : 0);
 }
 
 /*
@@ -327,6 +448,7 @@ bool cw_settle(const struct cw_facts *f, __u64 max_drift_ppb,
 	       struct cw_settled *s)
 {
 	__u64 numerator;
+	__s64 anchor;
 
 	if (!f->have_sync)
 		return false;
@@ -334,10 +456,9 @@ bool cw_settle(const struct cw_facts *f, __u64 max_drift_ppb,
 	s->leap = facts_leap(f);
 	s->page_sec = f->page_real_ns / CW_NSEC_PER_SEC;
 	s->page_nsec = f->page_real_ns % CW_NSEC_PER_SEC;
+	page_rules(f, s, &anchor);
 	/* Modulo 2^64, as the slow path's raw - anchor wraps. */
-	s->since_ns = (__s64)((__u64)f->page_raw_ns + 1 - (__u64)f->anchor_raw_ns);
-	s->maxerror_ns = (__u64)f->maxerror_us * 1000;
-	page_rules(f, s);
+	s->since_ns = (__s64)((__u64)f->page_raw_ns + 1 - (__u64)anchor);
 	/*
 	 * While the time since the write stays positive and max_drift x
 	 * that time + 1e9 - 1 fits 64 bits, up to the last page time,
@@ -406,7 +527,6 @@ bool cw_bound_settled(const struct cw_settled *settled,
 					 CW_NSEC_PER_SEC;
 	else
 		drift_ns = drift_term(max_drift_ppb, since_ns);
-	put_bounded(out, status, reason, real_ns, since_ns, s.maxerror_ns,
-		    drift_ns, 0, 0, s.leap);
+	put_bounded(out, status, reason, real_ns, since_ns, &s, drift_ns, 0, 0);
 	return true;
 }

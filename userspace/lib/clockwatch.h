@@ -243,6 +243,12 @@ enum cw_reason {
 	CW_REASON_RESUME		= 13, /* resumed from suspend */
 	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest */
 	CW_REASON_MODULE		= 15, /* the module's state, for a reason it gave */
+	CW_REASON_STEP_INFLIGHT		= 16, /* a step is under way */
+	CW_REASON_CORRECTION_UNKNOWN	= 17, /* the daemon slews itself; what it
+					       * has still to correct is not known */
+	CW_REASON_MAXERROR_ZERO		= 18, /* the daemon wrote maxerror 0: no estimate */
+	CW_REASON_DAEMON_UNSYNC		= 19, /* the daemon says it is not synchronised */
+	CW_REASON_FOREIGN_ADJUST	= 20, /* another process changed the clock's rate */
 };
 
 /* struct cw_now.flags */
@@ -271,6 +277,11 @@ enum cw_reason {
  * @window_ns:		bound term: the read window
  * @leap_ns:		bound term: 1 s across a leap second, else 0
  * @since_write_ns:	MONOTONIC_RAW since the daemon's maxerror write
+ *			the bound is anchored to
+ * @correction_ns:	bound term: the offset still to be corrected, as
+ *			the kernel's PLL or the daemon's report said it
+ * @correction_age_ns:	how old that reading is, MONOTONIC_RAW ns; -1
+ *			when the bound has no such term
  */
 struct cw_now {
 	__s64 earliest_ns;
@@ -286,6 +297,8 @@ struct cw_now {
 	__u64 window_ns;
 	__u64 leap_ns;
 	__s64 since_write_ns;
+	__u64 correction_ns;
+	__s64 correction_age_ns;
 };
 
 /* The drift rate when cw_clock_opts.max_drift_ppb is 0: 50 ppm. */

@@ -72,6 +72,11 @@ static const char *const reasons[] = {
 	[CW_REASON_RESUME]		= "resumed from suspend",
 	[CW_REASON_HOST_PAUSE]		= "the host paused the VM",
 	[CW_REASON_MODULE]		= "the module's sync state",
+	[CW_REASON_STEP_INFLIGHT]	= "a clock step is under way",
+	[CW_REASON_CORRECTION_UNKNOWN]	= "the daemon's remaining correction is not known",
+	[CW_REASON_MAXERROR_ZERO]	= "the daemon wrote maxerror 0, which is no error estimate",
+	[CW_REASON_DAEMON_UNSYNC]	= "the daemon says it is not synchronised",
+	[CW_REASON_FOREIGN_ADJUST]	= "another process changed the clock's rate or offset",
 };
 
 const char *cw_reason_str(__u32 reason)

@@ -23,6 +23,11 @@
 	((size) >= __builtin_offsetof(struct clockwatch_page,		\
 				      ext.maxerror_interval_raw_ns) + sizeof(__s64))
 
+/* The daemon report and the steps in flight, published by newer modules. */
+#define HAVE_REPORT(size)						\
+	((size) >= __builtin_offsetof(struct clockwatch_page,		\
+				      ext.report_ref_real_ns) + sizeof(__s64))
+
 /*
  * How far apart the page's REALTIME and MONOTONIC_RAW may have been read;
  * steps smaller than this are not told from slewing (they are within any
@@ -43,6 +48,16 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 	f->interval_ns = 0;
 	f->bracketed = false;
 	f->clocks_disagree = false;
+	f->ntp_offset_ns = LOAD(p->ntp.offset_ns);
+	f->ntp_raw_ns = LOAD(p->ntp_raw_ns);
+	f->step_inflight = 0;
+	f->have_report = false;
+	f->report_raw_ns = 0;
+	f->report_correction_ns = 0;
+	f->report_anchor_raw_ns = 0;
+	f->report_maxerror_us = 0;
+	f->report_step_seq = 0;
+	f->report_flags = 0;
 	if (!sync) {
 		f->anchor_raw_ns = 0;
 		f->maxerror_us = 0;
@@ -63,6 +78,16 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 	f->step_seq = LOAD(p->ext.step_seq);
 	if (HAVE_INTERVAL(size))
 		f->interval_ns = LOAD(p->ext.maxerror_interval_raw_ns);
+	if (!HAVE_REPORT(size))
+		return;
+	f->step_inflight = LOAD(p->ext.step_inflight);
+	f->have_report = true;
+	f->report_raw_ns = LOAD(p->ext.report_raw_ns);
+	f->report_correction_ns = LOAD(p->ext.report_correction_ns);
+	f->report_anchor_raw_ns = LOAD(p->ext.report_anchor_raw_ns);
+	f->report_maxerror_us = LOAD(p->ext.report_maxerror_us);
+	f->report_step_seq = LOAD(p->ext.report_step_seq);
+	f->report_flags = LOAD(p->ext.report_flags);
 }
 
 static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)

@@ -74,6 +74,19 @@ enum cw_read_mode {
  * @bracketed:		MONOTONIC_RAW was read around REALTIME
  * @clocks_disagree:	REALTIME moved unlike MONOTONIC_RAW since the
  *			page's snapshot: a step the page does not show yet
+ * @ntp_offset_ns:	the offset the kernel's PLL had still to slew in at
+ *			the last adjtimex() call, ns; it only shrinks until
+ *			the next call
+ * @ntp_raw_ns:		when that call returned, MONOTONIC_RAW
+ * @step_inflight:	steps under way that the page does not show yet
+ * @have_report:	the page carries the daemon report fields below
+ * @report_raw_ns:	when the daemon's last report was taken,
+ *			MONOTONIC_RAW; 0 = none
+ * @report_correction_ns: the offset the daemon had still to correct then
+ * @report_anchor_raw_ns: the maxerror write the report goes with ...
+ * @report_maxerror_us:	... and its maxerror, µs
+ * @report_step_seq:	@step_seq when the report was taken
+ * @report_flags:	CLOCKWATCH_DREPF_*
  */
 struct cw_facts {
 	__s64 real_ns;
@@ -95,6 +108,16 @@ struct cw_facts {
 	__u32 seq;
 	bool bracketed;
 	bool clocks_disagree;
+	__s64 ntp_offset_ns;
+	__s64 ntp_raw_ns;
+	__u32 step_inflight;
+	bool have_report;
+	__s64 report_raw_ns;
+	__s64 report_correction_ns;
+	__s64 report_anchor_raw_ns;
+	__s64 report_maxerror_us;
+	__u64 report_step_seq;
+	__u32 report_flags;
 };
 
 /**
@@ -158,11 +181,14 @@ static inline bool cw_page_time(__s64 page_real_ns, __s64 page_raw_ns,
  * @drift_linear:	@drift_ns and @drift_rem hold: the time since the
  *			maxerror write stays positive and its drift term
  *			fits 64 bits until the snapshot is stale
- * @since_ns:		time since the maxerror write as page time counts it
- *			at the snapshot: the snapshot's MONOTONIC_RAW + 1 -
- *			the write's; e ns of REALTIME later add
- *			x = e + e / 8 to it
- * @maxerror_ns:	the maxerror of struct cw_facts, in ns
+ * @since_ns:		time since the maxerror write the bound is anchored
+ *			to, as page time counts it at the snapshot: the
+ *			snapshot's MONOTONIC_RAW + 1 - the write's; e ns of
+ *			REALTIME later add x = e + e / 8 to it
+ * @maxerror_ns:	the maxerror of that write, in ns
+ * @correction_ns:	the offset still to be corrected, ns
+ * @reading_ns:		when that was read, MONOTONIC_RAW, less the
+ *			anchor's: the reading's age is since - this
  * @kernel_after_ns:	since the maxerror write, MONOTONIC_RAW: after this
  *			the kernel's own maxerror has reached 16 s; INT64_MAX
  *			when another rule decides first
@@ -183,6 +209,8 @@ struct cw_settled {
 	__u32 drift_linear;
 	__s64 since_ns;
 	__u64 maxerror_ns;
+	__u64 correction_ns;
+	__s64 reading_ns;
 	__s64 kernel_after_ns;
 	__s64 silent_after_ns;
 	__u64 drift_ns;
@@ -209,6 +237,8 @@ static inline void cw_settled_load(struct cw_settled *to,
 	to->drift_linear = CW_READ_ONCE(from->drift_linear);
 	to->since_ns = CW_READ_ONCE(from->since_ns);
 	to->maxerror_ns = CW_READ_ONCE(from->maxerror_ns);
+	to->correction_ns = CW_READ_ONCE(from->correction_ns);
+	to->reading_ns = CW_READ_ONCE(from->reading_ns);
 	to->kernel_after_ns = CW_READ_ONCE(from->kernel_after_ns);
 	to->silent_after_ns = CW_READ_ONCE(from->silent_after_ns);
 	to->drift_ns = CW_READ_ONCE(from->drift_ns);
@@ -227,6 +257,8 @@ static inline void cw_settled_store(struct cw_settled *to,
 	CW_WRITE_ONCE(to->drift_linear, from->drift_linear);
 	CW_WRITE_ONCE(to->since_ns, from->since_ns);
 	CW_WRITE_ONCE(to->maxerror_ns, from->maxerror_ns);
+	CW_WRITE_ONCE(to->correction_ns, from->correction_ns);
+	CW_WRITE_ONCE(to->reading_ns, from->reading_ns);
 	CW_WRITE_ONCE(to->kernel_after_ns, from->kernel_after_ns);
 	CW_WRITE_ONCE(to->silent_after_ns, from->silent_after_ns);
 	CW_WRITE_ONCE(to->drift_ns, from->drift_ns);

@@ -3,6 +3,7 @@
  * Host-side tests of the clock bound: a stand-in for the module's clock
  * tracker, writing the sync facts into a file-backed page.
  */
+#include <sys/timex.h>
 #include <time.h>
 
 #include "page_writer.h"
@@ -54,7 +55,9 @@ void page_set_sync(struct clockwatch_page *page, long long maxerror_us,
 	page_write_begin(page);
 	snapshot(page);
 	page->ntp.maxerror_us = maxerror_us;
-	page->ntp.status = status;
+	/* A daemon that leaves its offsets to the kernel's PLL (none left). */
+	page->ntp.status = status | STA_PLL;
+	page->ntp.offset_ns = 0;
 	page->ntp.time_state = time_state;
 	page->ext.maxerror_us = maxerror_us;
 	page->ext.maxerror_raw_ns = anchor_raw_ns;

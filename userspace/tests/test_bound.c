@@ -18,7 +18,10 @@
 #define MIDNIGHT	(1795132800LL * SEC)
 #define DRIFT_50PPM	50000ULL
 
-/* A synchronized clock: maxerror 1 ms written 10 s ago, page 1 ms old. */
+/*
+ * A synchronized clock: maxerror 1 ms written 10 s ago, page 1 ms old, a
+ * daemon that hands its offsets to the kernel's PLL, which has none left.
+ */
 static struct cw_facts synced(void)
 {
 	struct cw_facts f = {
@@ -32,9 +35,39 @@ static struct cw_facts synced(void)
 		.esterror_us = 100,
 		.sync_state = CLOCKWATCH_SYNC_SYNCHRONIZED,
 		.sync_reason = CLOCKWATCH_SYNC_R_MAXERROR,
+		.ntp_status = STA_PLL,
 		.time_state = TIME_OK,
+		.ntp_raw_ns = 995 * SEC,
+		.have_report = true,
 	};
 	return f;
+}
+
+/*
+ * The same clock kept by a daemon that slews it itself (chronyd): no
+ * STA_PLL, and its report, taken 2 ms after the maxerror write, says
+ * 123 ms are still to be corrected.
+ */
+static struct cw_facts chrony_synced(void)
+{
+	struct cw_facts f = synced();
+
+	f.ntp_status = 0;
+	f.report_raw_ns = f.anchor_raw_ns + 2000000;
+	f.report_correction_ns = -123000000;
+	f.report_anchor_raw_ns = f.anchor_raw_ns;
+	f.report_maxerror_us = f.maxerror_us;
+	f.report_step_seq = f.step_seq;
+	f.report_flags = CLOCKWATCH_DREPF_SYNCED;
+	return f;
+}
+
+static void expect_unbounded(struct __test_metadata *_metadata,
+			     const struct cw_now *n)
+{
+	EXPECT_EQ(CW_BOUND_INFINITE, n->bound_ns);
+	EXPECT_EQ(INT64_MIN, n->earliest_ns);
+	EXPECT_EQ(INT64_MAX, n->latest_ns);
 }
 
 /* 1 ms + 50 ppm * 10 s = 1 ms + 500 µs, exactly. */
@@ -56,6 +89,139 @@ TEST(bound_exact)
 	EXPECT_EQ(f.real_ns - 1500000, n.earliest_ns);
 	EXPECT_EQ(f.real_ns + 1500000, n.latest_ns);
 	EXPECT_EQ(0, n.flags);
+	EXPECT_EQ(0, n.correction_ns);
+	EXPECT_EQ(5 * SEC, n.correction_age_ns);
+}
+
+/*
+ * The kernel's PLL has 123 ms still to slew in: the clock may be that
+ * much further off than maxerror says (ntpd and timesyncd leave their
+ * offsets to the PLL).
+ */
+TEST(pll_offset_in_bound)
+{
+	struct cw_facts f = synced();
+	struct cw_now n;
+
+	f.ntp_offset_ns = -123000000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	ASSERT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(123000000, n.correction_ns);
+	EXPECT_EQ(1000000 + 123000000 + 500000, n.bound_ns);
+	EXPECT_EQ(5 * SEC, n.correction_age_ns);
+
+	/* The kernel clamps what it takes to 0.5 s: more may be left. */
+	f.ntp_offset_ns = 500000000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_CORRECTION_UNKNOWN, n.reason);
+	expect_unbounded(_metadata, &n);
+}
+
+/* chronyd's remaining correction, from its report, is in the bound. */
+TEST(daemon_report_in_bound)
+{
+	struct cw_facts f = chrony_synced();
+	struct cw_now n;
+
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	ASSERT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(1000000, n.maxerror_ns);
+	EXPECT_EQ(123000000, n.correction_ns);
+	EXPECT_EQ(1000000 + 123000000 + 500000, n.bound_ns);
+	EXPECT_EQ(10 * SEC - 2000000, n.correction_age_ns);
+
+	/*
+	 * The daemon wrote again (maxerror 3 ms, 1 s ago) and has not been
+	 * asked since: the older pair still holds, grown by the drift.
+	 */
+	f.anchor_raw_ns = f.raw_ns - SEC;
+	f.maxerror_us = 3000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	ASSERT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(1000000, n.maxerror_ns);
+	EXPECT_EQ(10 * SEC, n.since_write_ns);
+	EXPECT_EQ(1000000 + 123000000 + 500000, n.bound_ns);
+
+	/* chronyd without rtcsync leaves STA_UNSYNC set: its word counts. */
+	f = chrony_synced();
+	f.ntp_status = STA_UNSYNC;
+	f.time_state = TIME_ERROR;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(1000000 + 123000000 + 500000, n.bound_ns);
+
+	/* ... unless it says it is not synchronised. */
+	f.report_flags = 0;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+	EXPECT_EQ(CW_REASON_DAEMON_UNSYNC, n.reason);
+	expect_unbounded(_metadata, &n);
+}
+
+/* Without a report that still holds, the daemon's correction is unknown. */
+TEST(daemon_report_missing)
+{
+	struct cw_facts f = chrony_synced();
+	struct cw_now n;
+
+	f.report_raw_ns = 0;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_CORRECTION_UNKNOWN, n.reason);
+	expect_unbounded(_metadata, &n);
+
+	/* A step since the report voids it. */
+	f = chrony_synced();
+	f.step_seq = 4;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_CORRECTION_UNKNOWN, n.reason);
+
+	/* A page without the report fields: the same. */
+	f = chrony_synced();
+	f.have_report = false;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+
+	/* The kernel's own word comes first when it says unsynchronised. */
+	f.ntp_status = STA_UNSYNC;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+	EXPECT_EQ(CW_REASON_STA_UNSYNC, n.reason);
+}
+
+/* maxerror 0 (systemd-timesyncd writes it) is no estimate. */
+TEST(maxerror_zero)
+{
+	struct cw_facts f = synced();
+	struct cw_now n;
+
+	f.maxerror_us = 0;
+	f.ntp_offset_ns = 400000000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+	EXPECT_EQ(CW_REASON_MAXERROR_ZERO, n.reason);
+	expect_unbounded(_metadata, &n);
+
+	f = chrony_synced();
+	f.report_maxerror_us = 0;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
+	EXPECT_EQ(CW_REASON_MAXERROR_ZERO, n.reason);
+}
+
+/* A step under way: REALTIME may be ahead of what the page describes. */
+TEST(step_inflight)
+{
+	struct cw_facts f = synced();
+	struct cw_now n;
+
+	f.step_inflight = 1;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(CW_STATUS_UNKNOWN, n.status);
+	EXPECT_EQ(CW_REASON_STEP_INFLIGHT, n.reason);
+	expect_unbounded(_metadata, &n);
 }
 
 /* The read window adds in full; the drift rate is the caller's. */
@@ -117,21 +283,13 @@ TEST(free_running_after_8_intervals)
 	EXPECT_EQ(1500000, n.bound_ns);
 }
 
-static void expect_unbounded(struct __test_metadata *_metadata,
-			     const struct cw_now *n)
-{
-	EXPECT_EQ(CW_BOUND_INFINITE, n->bound_ns);
-	EXPECT_EQ(INT64_MIN, n->earliest_ns);
-	EXPECT_EQ(INT64_MAX, n->latest_ns);
-}
-
 TEST(unsynchronized)
 {
 	struct cw_facts f;
 	struct cw_now n;
 
 	f = synced();
-	f.ntp_status = STA_UNSYNC;
+	f.ntp_status |= STA_UNSYNC;
 	cw_bound_compute(&f, DRIFT_50PPM, &n);
 	EXPECT_EQ(CW_STATUS_UNSYNCHRONIZED, n.status);
 	EXPECT_EQ(CW_REASON_STA_UNSYNC, n.reason);
@@ -266,12 +424,29 @@ TEST(leap_second)
 	cw_bound_compute(&f, DRIFT_50PPM, &n);
 	EXPECT_EQ(0, n.leap_ns);
 
-	/* Just done (TIME_OOP): widened for 1 s + bound after midnight. */
+	/*
+	 * In progress (TIME_OOP): second_overflow() set REALTIME back to
+	 * 23:59:59 as it reached midnight, so the midnight is still ahead
+	 * for the whole inserted second.
+	 */
 	f.time_state = TIME_OOP;
+	f.real_ns = MIDNIGHT + DAY - SEC;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(SEC, n.leap_ns);
+	EXPECT_EQ(f.real_ns + SEC + 1500000, n.latest_ns);
+	f.real_ns = MIDNIGHT + DAY - 1;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(SEC, n.leap_ns);
+
+	/* Just done (TIME_WAIT): widened for 1 s + bound after midnight. */
+	f.time_state = TIME_WAIT;
 	f.real_ns = MIDNIGHT + 200000000;
 	cw_bound_compute(&f, DRIFT_50PPM, &n);
 	EXPECT_EQ(SEC, n.leap_ns);
 	f.real_ns = MIDNIGHT + 2 * SEC;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(0, n.leap_ns);
+	f.real_ns = MIDNIGHT + 12 * 3600 * SEC;
 	cw_bound_compute(&f, DRIFT_50PPM, &n);
 	EXPECT_EQ(0, n.leap_ns);
 
@@ -315,6 +490,10 @@ static int settled_vs_compute(struct cw_facts *f, __s64 real_ns,
 			       &f->raw_ns);
 	if (f->anchor_raw_ns)
 		f->anchor_raw_ns = f->raw_ns - since_ns;
+	if (f->report_anchor_raw_ns) {
+		f->report_anchor_raw_ns = f->anchor_raw_ns;
+		f->report_raw_ns = f->anchor_raw_ns + 1000;
+	}
 
 	memset(&want, 0xa5, sizeof(want));
 	memset(&got, 0x5a, sizeof(got));
@@ -328,7 +507,7 @@ static int settled_vs_compute(struct cw_facts *f, __s64 real_ns,
 	return covered && !memcmp(&want, &got, sizeof(want)) ? 1 : -1;
 }
 
-#define VARIANTS	20
+#define VARIANTS	26
 
 /* synced() with one status rule or leap state in play. */
 static void vary(struct cw_facts *f, int variant)
@@ -392,6 +571,26 @@ static void vary(struct cw_facts *f, int variant)
 	case 19:
 		f->maxerror_us = INT64_MAX / 1000;
 		break;
+	case 20:
+		f->ntp_offset_ns = -250000000;
+		break;
+	case 21:
+		f->ntp_offset_ns = 500000000;
+		break;
+	case 22:
+		*f = chrony_synced();
+		break;
+	case 23:
+		*f = chrony_synced();
+		f->report_flags = 0;
+		break;
+	case 24:
+		*f = chrony_synced();
+		f->step_seq++;
+		break;
+	case 25:
+		f->step_inflight = 2;
+		break;
 	}
 }
 
@@ -427,9 +626,9 @@ TEST(settled_matches_compute)
 	for (t = 0; t < COUNT(reals); t++)
 	for (d = 0; d < COUNT(rates); d++) {
 		f = synced();
+		vary(&f, variant);
 		f.page_real_ns = reals[t] - ages[a];
 		f.interval_ns = 1250000000LL;
-		vary(&f, variant);
 		r = settled_vs_compute(&f, reals[t], sinces[i], rates[d]);
 		if (r < 0 && wrong++ < 5)
 			TH_LOG("variant %d, age %lld, since %lld, real %zu, %llu ppb",
@@ -500,7 +699,19 @@ TEST(settled_matches_compute_random)
 		f.interval_ns = rnd() % 2 ? (__s64)(rnd() % (10 * SEC)) : rnd_any();
 		f.sync_state = states[rnd() % COUNT(states)];
 		f.sync_reason = rnd() % 9;
-		f.ntp_status = rnd() % 8 ? 0 : STA_UNSYNC;
+		f.ntp_status = (rnd() % 8 ? 0 : STA_UNSYNC) |
+			       (rnd() % 4 ? STA_PLL : 0);
+		f.ntp_offset_ns = rnd() % 2 ? 0 : (__s64)(rnd() % (2 * SEC)) - SEC;
+		f.step_inflight = rnd() % 16 == 0;
+		if (rnd() % 2) {
+			f.report_raw_ns = 1;
+			f.report_anchor_raw_ns = 1;
+			f.report_maxerror_us = rnd() % 2 ? f.maxerror_us :
+							  (__s64)(rnd() % 16001000);
+			f.report_correction_ns = rnd_any() - rnd_any();
+			f.report_flags = rnd() % 4 ? CLOCKWATCH_DREPF_SYNCED : 0;
+			f.report_step_seq = rnd() % 8 == 0;
+		}
 		f.time_state = time_states[rnd() % COUNT(time_states)];
 		f.leap_pending = rnd() % 4 ? CLOCKWATCH_LEAP_NONE : rnd() % 3;
 		since = rnd() % 2 ? (__s64)(rnd() % (40000 * SEC)) : rnd_any();
