@@ -108,7 +108,12 @@ static int ntp(struct timex *tx)
 	return adjtimex(tx);
 }
 
-/* The daemon's update: honest maxerror (+ extra_ns announced), synced. */
+/*
+ * The daemon's update: honest maxerror (+ extra_ns announced), synced.
+ * STA_PLL, as ntpd sets it: the kernel's PLL holds the offset still to be
+ * corrected (none: this daemon announces its slews in maxerror instead),
+ * so the library knows the whole of it.
+ */
 static int daemon_update(long long extra_ns)
 {
 	long long err = real_error() + wander_ns + extra_ns;
@@ -116,7 +121,7 @@ static int daemon_update(long long extra_ns)
 		.modes = ADJ_MAXERROR | ADJ_ESTERROR | ADJ_STATUS,
 		.maxerror = (err + USEC - 1) / USEC + 1,
 		.esterror = (err + USEC - 1) / USEC,
-		.status = 0,
+		.status = STA_PLL,
 	};
 
 	return ntp(&tx);
@@ -322,7 +327,9 @@ TEST_F_TIMEOUT(honesty, frequency_and_slew, 120)
 
 /*
  * Another process steps the clock: the page says disrupted before its
- * clock_settime() returns; the daemon's next write ends it.
+ * clock_settime() returns.  The daemon's first update after it does not
+ * end it (its measurements were mostly taken before the step); the one
+ * after that does.
  */
 TEST_F_TIMEOUT(honesty, third_party_step, 60)
 {
@@ -380,6 +387,11 @@ TEST_F_TIMEOUT(honesty, third_party_step, 60)
 
 	/* The daemon steps back onto the truth and writes maxerror. */
 	ASSERT_LE(0, daemon_step_to_truth());
+	ASSERT_LE(0, daemon_update(0));
+	ASSERT_EQ(0, cw_clock__now(self->fast, &n));
+	EXPECT_EQ(CW_STATUS_DISRUPTED, n.status);
+	/* Its next update, 150 ms on (one update is writes < 100 ms apart). */
+	usleep(150000);
 	ASSERT_LE(0, daemon_update(0));
 	ASSERT_EQ(0, cw_clock__now(self->fast, &n));
 	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
