@@ -141,6 +141,18 @@ static int read_page(struct helper *h, struct clockwatch_page *page)
  * module refuses (EAGAIN) when the daemon wrote maxerror in between, and
  * the three steps run again.
  */
+/*
+ * chronyd's wire floats carry 24 bits of coefficient, and the reader
+ * rounds them to the nearest ns: a magnitude the bound adds is rounded
+ * away from zero by more than both, so that it is never too small.
+ */
+static int64_t away_from_zero(int64_t ns)
+{
+	int64_t pad = (ns < 0 ? -(ns / 4194304) : ns / 4194304) + 1;
+
+	return ns < 0 ? ns - pad : ns + pad;
+}
+
 static void report(struct helper *h, struct attempt *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -169,9 +181,9 @@ static void report(struct helper *h, struct attempt *a)
 		r->daemon_pid = a->t.daemon_pid;
 		r->anchor_raw_ns = a->page.ext.maxerror_raw_ns;
 		r->step_seq = a->page.ext.step_seq;
-		r->correction_ns = a->t.correction_ns;
-		r->root_delay_ns = a->t.root_delay_ns;
-		r->root_dispersion_ns = a->t.root_dispersion_ns;
+		r->correction_ns = away_from_zero(a->t.correction_ns);
+		r->root_delay_ns = away_from_zero(a->t.root_delay_ns);
+		r->root_dispersion_ns = away_from_zero(a->t.root_dispersion_ns);
 		r->ref_real_ns = a->t.ref_time_ns;
 
 		a->err = ioctl(h->fd, CLOCKWATCH_IOC_DAEMON_REPORT, r) < 0 ? -errno : 0;
