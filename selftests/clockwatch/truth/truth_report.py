@@ -82,6 +82,8 @@ def load(path):
             except (IndexError, ValueError):
                 continue	# a record cut short when the run ended
     ex.sort(key=lambda e: e["t1"])
+    samples.sort(key=lambda s: s["before"])
+    track.sort(key=lambda k: k["after"])
     return ex, lost, samples, track, ctl
 
 
@@ -149,6 +151,8 @@ def analyse(ex, lost, samples, track, phases, steps, show):
     track_after = [k["after"] for k in track]
     out = {"phases": [], "overall": {}}
     lost_t1 = sorted(x["t1"] for x in lost)
+    s_before = [s["before"] for s in samples]
+    k_before = [k["before"] for k in track]
 
     for ph in phases:
         lo, hi = ph["start"], ph["end"]
@@ -158,9 +162,9 @@ def analyse(ex, lost, samples, track, phases, steps, show):
         widths, errs, twidths, cbw, excess = [], [], [], [], []
         cb_n = cb_viol = 0
         cb_first = []
-        for s in samples:
-            if not (lo <= s["before"] < hi):
-                continue
+        in_phase = samples[bisect.bisect_left(s_before, lo):
+                           bisect.bisect_left(s_before, hi)]
+        for s in in_phase:
             r["samples"] += 1
             r["lib_samples" if s["src"] == "lib" else "cli_samples"] += 1
             r["statuses"][s["status"]] = r["statuses"].get(s["status"], 0) + 1
@@ -211,13 +215,13 @@ def analyse(ex, lost, samples, track, phases, steps, show):
             clockbound_first_violations=cb_first)
 
         # the exchanges of the phase
-        pex = [e for e in ex if lo <= e["t1"] < hi]
+        pex = ex[bisect.bisect_left(truth.t1, lo):bisect.bisect_left(truth.t1, hi)]
         rtts = [e["t2"] - e["t1"] for e in pex]
         nlost = bisect.bisect_left(lost_t1, hi) - bisect.bisect_left(lost_t1, lo)
         r.update(exchanges=len(pex), lost=nlost,
                  rtt_median_ns=pct(rtts, 50), rtt_p99_ns=pct(rtts, 99),
                  fed=sum(e["fed"] for e in pex))
-        ptr = [k for k in track if lo <= k["before"] < hi]
+        ptr = track[bisect.bisect_left(k_before, lo):bisect.bisect_left(k_before, hi)]
         r["tracking"] = len(ptr)
         r["tracking_synced_host"] = sum(
             1 for k in ptr if k.get("refid") == HOST_REFID and
@@ -231,8 +235,9 @@ def analyse(ex, lost, samples, track, phases, steps, show):
                 continue
             first = None
             bounded_after = 0
-            for s in samples:
-                if s["src"] != "lib" or s["before"] < st["raw"] or s["before"] >= hi:
+            for s in samples[bisect.bisect_left(s_before, st["raw"]):
+                             bisect.bisect_left(s_before, hi)]:
+                if s["src"] != "lib":
                     continue
                 if s["status"] in NO_BOUND:
                     first = s
