@@ -1,0 +1,331 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The truth suite: libclockwatch's bounds against the host's clock, with a
+# real chronyd keeping the guest's clock on that same host clock, through
+# steps, slews, foreign frequency writes, a dead daemon and (--long)
+# rehearsed leap seconds.  TAP.  Runs as root in a test VM started with
+# --ref (the host's reference on /dev/ttyS1):
+#
+#   scripts/vm --kernel 6.1 --ref --log /tmp/truth.dmesg -- \
+#           selftests/clockwatch/truth/run_truth.sh [--long] \
+#           .build/6.1/kmod/clockwatch.ko
+#
+# Each phase's line asserts that no bound libclockwatch gave (the library
+# every 10 ms, the CLI every second) missed the host's time.  The harness
+# checks itself too: chronyd synchronised to the reference, exchanges
+# lost below 1 %, and chronyd's own claimed bound (ClockBound's formula)
+# holding during steady sync.  The records, the marks and the report go
+# to /.cwrun/out (FILE.out/ next to scripts/vm's --log FILE).
+#
+# Debian's chrony.conf, less the network sources, plus the refclock:
+# "delay" is the longest exchange fed to chronyd, so half chronyd's root
+# delay covers a sample's error (at most half its round trip; see
+# cwtruth.c).
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+cwtruth=$here/../build/cwtruth
+cli=$top/userspace/build/clockwatch
+report=$here/truth_report.py
+max_rtt_us=4000
+csock=/run/chrony/cwtruth.sock
+
+long=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--long) long=1; shift ;;
+	-*)	echo "run_truth: unknown option $1" >&2; exit 2 ;;
+	*)	break ;;
+	esac
+done
+ko=${1:?usage: run_truth.sh [--long] MODULE.ko}
+
+if [ "$(id -u)" != 0 ] || [ -z "${CW_IN_VM:-}" ]; then
+	echo "run_truth: run as root in the test VM (it steps the clock)" >&2
+	exit 2
+fi
+for f in "$cwtruth" "$cli"; do
+	if [ ! -x "$f" ]; then
+		echo "run_truth: $f missing: make userspace selftests" >&2
+		exit 2
+	fi
+done
+
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); echo "not ok $n $1"; fail=1; }
+skip() { n=$((n + 1)); echo "ok $n $1 # SKIP $2"; }
+check() { # description command...
+	d=$1; shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+comment() { sed 's/^/# /'; }
+
+echo "TAP version 13"
+if [ ! -c /dev/ttyS1 ] || ! command -v chronyd >/dev/null 2>&1; then
+	echo "1..0 # SKIP needs chronyd and the host reference (scripts/vm --ref)"
+	exit 0
+fi
+
+dir=$(mktemp -d /tmp/cw-truth.XXXXXX)
+out=$dir
+if mkdir -p /.cwrun/out 2>/dev/null; then
+	out=/.cwrun/out
+fi
+log=$dir/truth.tsv
+marks=$dir/marks
+: > "$marks"
+
+uptime_s() { cut -d. -f1 /proc/uptime; }
+mark() { # phase NAME | step NAME | end
+	echo "$("$cwtruth" --now-raw) $*" >> "$marks"
+}
+# Sleep on the uptime, not on a count of sleeps: the test steps REALTIME.
+pause() { # seconds
+	end=$(($(uptime_s) + $1))
+	while [ "$(uptime_s)" -lt $end ]; do sleep 0.5; done
+}
+
+# chronyc -c tracking, one field: 1 refid, 5 system time, 14 leap status
+tracking() { chronyc -c -n tracking 2>/dev/null | cut -d, -f"$1"; }
+# chronyd synchronised to the reference, its correction under 1 ms
+synced() {
+	t=$(chronyc -c -n tracking 2>/dev/null) || return 1
+	echo "$t" | awk -F, '$1 == "484F5354" && $14 != "Not synchronised" &&
+		($5 < 0 ? -$5 : $5) < 0.001 { ok = 1 } END { exit !ok }'
+}
+wait_synced() { # seconds
+	end=$(($(uptime_s) + $1))
+	while [ "$(uptime_s)" -lt $end ]; do
+		synced && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+write_conf() { # file rtcsync(0|1) leapsectz(0|1)
+	grep -vE '^[[:space:]]*(pool|server|peer|sourcedir|driftfile|logdir|rtcsync|leapsectz)([[:space:]]|$)' \
+		/etc/chrony/chrony.conf > "$1"
+	[ "$2" = 1 ] && echo "rtcsync" >> "$1"
+	[ "$3" = 1 ] && grep -E '^[[:space:]]*leapsectz' /etc/chrony/chrony.conf >> "$1"
+	cat >> "$1" <<CONF
+driftfile $dir/chrony.drift
+logdir $dir
+pidfile $dir/chronyd.pid
+refclock SOCK $csock refid HOST poll 0 delay $(awk "BEGIN { print $max_rtt_us / 1e6 }")
+CONF
+}
+start_chronyd() { # conf
+	rm -f "$dir/chronyd.pid"
+	chronyd -u root -f "$1" -L 0 -l "$dir/chronyd.log"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		[ -s "$dir/chronyd.pid" ] && return 0
+		sleep 0.5
+	done
+	return 1
+}
+stop_chronyd() { # signal
+	pid=$(cat "$dir/chronyd.pid" 2>/dev/null) || return 0
+	kill -"$1" "$pid" 2>/dev/null
+	while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	rm -f "$dir/chronyd.pid"
+}
+# A control line to the host's reference; waits for its OK.
+control() { # line
+	echo "$1" > "$dir/ctl"
+	end=$(($(uptime_s) + 5))
+	while [ "$(uptime_s)" -lt $end ]; do
+		grep -q "^C	.*	$1	OK" "$log" && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+cleanup() {
+	[ -n "${truth_pid:-}" ] && kill "$truth_pid" 2>/dev/null
+	stop_chronyd TERM
+}
+trap cleanup EXIT
+
+echo "# kernel $(uname -r), $(nproc) CPUs, clocksource" \
+	"$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)," \
+	"$([ $long = 1 ] && echo long || echo short) version"
+if [ -c /dev/clockwatch ] || insmod "$ko"; then
+	ok "module loaded"
+else
+	not_ok "module loaded"
+	exit 1
+fi
+
+mkdir -p -m 0750 /run/chrony
+mkfifo "$dir/ctl"
+write_conf "$dir/chrony.conf" 1 1
+write_conf "$dir/chrony-nortc.conf" 0 1
+write_conf "$dir/chrony-noleaptz.conf" 1 0
+
+"$cwtruth" --log "$log" --chrony-sock "$csock" --max-rtt-us "$max_rtt_us" \
+	--ctl "$dir/ctl" --cli "$cli" &
+truth_pid=$!
+end=$(($(uptime_s) + 10))
+while [ "$(uptime_s)" -lt $end ] && ! grep -q '^X' "$log" 2>/dev/null; do
+	sleep 0.2
+done
+if ! grep -q '^X' "$log" 2>/dev/null; then
+	not_ok "exchanges with the host's reference"
+	exit 1
+fi
+ok "exchanges with the host's reference"
+
+# (start) chronyd comes up and synchronises to the reference
+mark phase s_start
+start_chronyd "$dir/chrony.conf"
+t0=$(uptime_s)
+if wait_synced 60; then
+	ok "chronyd synchronised to the host's reference (refid HOST, leap $(tracking 14)) in $(($(uptime_s) - t0)) s"
+else
+	not_ok "chronyd synchronised to the host's reference"
+	chronyc -n tracking 2>&1 | comment
+	tail -5 "$dir/chronyd.log" | comment
+fi
+pause 3
+
+# (a) steady
+mark phase a_steady
+pause $([ $long = 1 ] && echo 300 || echo 60)
+
+# (b) a step of +1 s by another process, then -1 s once chronyd corrected
+# it; Debian's "makestep 1 3" lets chronyd step only in its first three
+# updates, so it slews both out.
+mark phase b_step
+for d in '+1 second' '-1 second'; do
+	mark step "date -s '$d'"
+	date -s "$d" > /dev/null
+	pause 3
+	t0=$(uptime_s)
+	if wait_synced 90; then
+		echo "# chronyd corrected date -s '$d' in $(($(uptime_s) - t0 + 3)) s"
+	else
+		echo "# chronyd did not correct date -s '$d' in 90 s"
+	fi
+	pause 5
+done
+
+# (c) the clock off by 300 ms while chronyd is stopped; chronyd started
+# again slews it out (under makestep's 1 s)
+mark phase c_slew
+stop_chronyd TERM
+pause 2
+mark step "ADJ_SETOFFSET +300 ms, chronyd stopped"
+"$cwtruth" --adj-offset 300000000
+pause 2
+start_chronyd "$dir/chrony.conf"
+t0=$(uptime_s)
+if wait_synced 90; then
+	echo "# chronyd slewed 300 ms out in $(($(uptime_s) - t0)) s"
+else
+	echo "# chronyd did not correct 300 ms in 90 s"
+fi
+pause 5
+
+# (d) +200 ppm by another process: the frequency, then the tick
+mark phase d_freq
+"$cwtruth" --adj-freq 200
+pause $([ $long = 1 ] && echo 60 || echo 15)
+mark phase d_tick
+"$cwtruth" --adj-tick 10002
+pause $([ $long = 1 ] && echo 60 || echo 15)
+
+# (e) chronyd killed: free running
+mark phase e_free
+stop_chronyd KILL
+pause $([ $long = 1 ] && echo 300 || echo 60)
+
+# (f) chronyd without rtcsync
+mark phase f_start_nortc
+start_chronyd "$dir/chrony-nortc.conf"
+wait_synced 60
+pause 3
+mark phase f_steady_nortc
+pause $([ $long = 1 ] && echo 120 || echo 30)
+stop_chronyd TERM
+
+# (g) rehearsed leap seconds (--long): the reference shifted to a minute
+# before a midnight UTC at which leap seconds may come (the end of June
+# or December: chronyd takes a source's leap only then), the leap
+# announced; chronyd without leapsectz, restarted, steps to it.
+if [ $long = 1 ]; then
+	next=$(python3 -c 'import datetime as d, time
+t = d.datetime.now(d.timezone.utc)
+for y in range(t.year, t.year + 2):
+    for m in (7, 13):
+        c = d.datetime(y + m // 13, m % 12 or 12, 1, tzinfo=d.timezone.utc)
+        if c.timestamp() > time.time() + 86400:
+            print(int(c.timestamp()))
+            raise SystemExit')
+	for kind in ins del; do
+		at=$next
+		# Until chronyd has stepped the guest to the shifted time, the
+		# reference is weeks away from a clock nobody told: not a phase
+		# to hold the bound to, only to report.
+		mark phase "g_shift_$kind"
+		control "shift_to=$(( (at - 60) * 1000000000 ))" ||
+			echo "# the reference did not take shift_to"
+		control "leap=$kind at=$((at * 1000000000))" ||
+			echo "# the reference did not take leap=$kind"
+		start_chronyd "$dir/chrony-noleaptz.conf"
+		wait_synced 40 || echo "# chronyd not synchronised before the leap"
+		mark phase "g_leap_$kind"
+		echo "# leap=$kind at $at: chronyd leap status $(tracking 14)," \
+			"REALTIME $(date -u +%FT%T)"
+		pause 80
+		echo "# after the leap: REALTIME $(date -u +%FT%T)," \
+			"leap status $(tracking 14)"
+		stop_chronyd TERM
+		next=$(python3 -c "import datetime as d
+t = d.datetime.fromtimestamp($at, d.timezone.utc)
+print(int(t.replace(year=t.year + (t.month == 7), month=1 if t.month == 7 else 7).timestamp()))")
+	done
+fi
+mark end
+
+kill "$truth_pid"
+wait "$truth_pid"
+truth_pid=
+
+grep '^I	stats' "$log" | cut -f4 | comment
+"$report" "$log" "$marks" --json "$dir/report.json" > "$dir/report.txt"
+comment < "$dir/report.txt"
+"$report" "$log" "$marks" --shell > "$dir/report.sh"
+. "$dir/report.sh"
+
+# The harness
+check "exchanges lost below 1 % ($overall_lost_ppm ppm)" \
+	test "$overall_lost_ppm" -lt 10000
+check "chronyd synchronised to the reference all through steady sync ($a_steady_tracking_synced_host of $a_steady_tracking)" \
+	test "$a_steady_tracking" -gt 0 -a "$a_steady_tracking_synced_host" = "$a_steady_tracking"
+check "the guest's REALTIME within chronyd's claimed bound of the host in steady sync ($a_steady_clockbound_violations of $a_steady_clockbound_samples outside)" \
+	test "$a_steady_clockbound_samples" -gt 0 -a "$a_steady_clockbound_violations" = 0
+
+# The bounds
+phases="s_start a_steady b_step c_slew d_freq d_tick e_free f_start_nortc f_steady_nortc"
+[ $long = 1 ] && phases="$phases g_leap_ins g_leap_del"
+for p in $phases; do
+	eval "v=\${${p}_violations:-x} b=\${${p}_with_bound:-0} s=\${${p}_samples:-0}"
+	if [ "$v" = x ]; then
+		not_ok "$p: no report"
+	elif [ "$s" = 0 ]; then
+		not_ok "$p: no samples"
+	else
+		check "$p: no bound misses the host's time ($v of $b bounds, $s samples)" \
+			test "$v" = 0
+	fi
+done
+
+cp "$log" "$marks" "$dir/report.json" "$dir/report.txt" "$dir/chrony.conf" \
+	"$out/" 2>/dev/null
+cp "$dir/chronyd.log" "$out/" 2>/dev/null
+echo "1..$n"
+exit $fail
