@@ -7,6 +7,9 @@
 #   make check           every test: host unit tests, the kernel matrix
 #                        build, the VM suite on 6.1 and 6.12
 #   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
+#   make check-truth     the truth suite, long version, on 6.1 and 6.12: every
+#                        bound against the host's clock, with a real chronyd
+#                        (steps, slews, a dead daemon, leap seconds; ~25 min)
 #   make check-debug     the VM and BPF suites on a KASAN, lockdep, UBSAN
 #                        and kmemleak kernel built from linux-source-6.1
 #                        (built once, 30 to 70 min; the suites 50 min)
@@ -37,7 +40,7 @@ else
 endif
 
 .PHONY: all modules userspace selftests demo check check-unit check-vm \
-	check-debug matrix deps install dkms-install style clean bench
+	check-truth check-debug matrix deps install dkms-install style clean bench
 
 all: modules userspace selftests
 
@@ -71,6 +74,21 @@ check-unit: deps
 
 check-vm: deps
 	$(Q)scripts/check --vm-only $(KVER)
+
+# libclockwatch's bounds against a clock the guest does not control: the
+# host's, served on a second UART (scripts/vm --ref), with a real chronyd
+# synchronised to it.  The records and the report land in
+# .build/check/truth-KERNEL.dmesg.out/.
+check-truth: deps
+	$(Q)$(MAKE) --no-print-directory userspace selftests
+	$(Q)mkdir -p .build/check
+	$(Q)fail=0; for k in $(VM_KERNELS); do \
+		scripts/build-kmod $$k && \
+		scripts/vm --kernel $$k --ref --timeout 3600 \
+			--log .build/check/truth-$$k.dmesg -- \
+			selftests/clockwatch/truth/run_truth.sh --long \
+			.build/$$k/kmod/clockwatch.ko || fail=1; \
+	done; exit $$fail
 
 # The debug-kernel lane: scripts/debug-kernel builds 6.1-debug once into
 # .cache/kernels/; scripts/check-debug runs the suites on it.
