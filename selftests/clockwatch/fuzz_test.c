@@ -14,6 +14,13 @@
  * thread steps the clock (clock_settime() and back), writes adjtimex()
  * (frequency, maxerror, status) and injects stalls.
  *
+ * DAEMON_REPORT needs a sync daemon to report for: the root run writes
+ * maxerror before it starts, which makes this process the daemon (its
+ * perturbing thread goes on writing maxerror as the daemon), so reports
+ * with its pid and the anchor and step_seq just read from the page are
+ * taken, unless the perturbing thread wrote or stepped in between (then
+ * EAGAIN is right too; without such a race, only 0 is).
+ *
  * The oracle is the contract, not the module: the errno list in
  * Documentation/ABI/testing/dev-clockwatch for what the module decides,
  * and the system calls' own rules (their man pages, fs/ and mm/) for what
@@ -102,6 +109,9 @@
 #define EVSZ			CLOCKWATCH_EVENT_SIZE
 #define CS_SIZE			sizeof(struct clockwatch_cpu_stats)
 #define STALL_SIZE		sizeof(struct clockwatch_stall)
+#define DREP_SIZE		sizeof(struct clockwatch_daemon_report)
+/* The largest correction a daemon report may carry (1000 s), ns. */
+#define DREP_MAX_NS		(1000LL * NSEC_PER_SEC)
 
 /* ---- the arena: every pointer a thread passes points into it ----------- */
 
@@ -130,7 +140,9 @@
 #define RO_INJ_BAD		(RO_INJ_OK + 64)
 #define RO_IEV_OK		(RO_INJ_BAD + 64)
 #define RO_IEV_BAD		(RO_IEV_OK + 64)
-#define RO_END			(RO_IEV_BAD + 64)
+#define RO_DREP_OK		(RO_IEV_BAD + 64)
+#define RO_DREP_BAD		(RO_DREP_OK + DREP_SIZE)
+#define RO_END			(RO_DREP_BAD + DREP_SIZE)
 _Static_assert(RO_END <= RO_PAGES * PG, "the prepared structures fit");
 
 /* ---- what the oracle knows about this system --------------------------- */
@@ -146,6 +158,7 @@ static struct {
 	bool inject;			/* CLOCKWATCH_FEAT_INJECT */
 	__u32 ring_entries;
 	bool sys_admin;			/* effective capabilities of this process */
+	bool sys_time;
 	bool perfmon;			/* CAP_PERFMON or CAP_SYS_ADMIN */
 	bool dac_override;
 	bool fowner;
@@ -155,7 +168,20 @@ static struct {
 	unsigned long long nofile;	/* RLIMIT_NOFILE */
 	long long start_mono_ns;	/* when this run began */
 	uint64_t seed;
+	pid_t pid;			/* getpid() */
+	bool daemon;			/* this process is the sync daemon (see below) */
+	const struct clockwatch_page *page;
 } env;
+
+/*
+ * Odd while the perturbing thread of this process steps the clock or
+ * writes adjtimex(), bumped before and after: a DAEMON_REPORT call that
+ * sees it even and unchanged around its page read and its call raced
+ * with no new anchor and no step.
+ */
+static atomic_ulong perturb_gen;
+/* Reports with the values just read: without a race, and with one (and EAGAIN). */
+static atomic_ulong drep_quiet, drep_raced, drep_raced_eagain;
 
 /* The highest stall seq known to exist (STALL_LOG answers raise it). */
 static _Atomic unsigned long long stall_lo;
@@ -236,7 +262,8 @@ static void w_str(const struct want *w, char *buf, size_t len)
 
 enum op {
 	OP_IOC_INFO, OP_IOC_CPU_STATS, OP_IOC_STALL_RESET, OP_IOC_STALL_LOG,
-	OP_IOC_INJECT, OP_IOC_INJECT_EVENTS, OP_IOC_OTHER, OP_READ, OP_PREAD,
+	OP_IOC_INJECT, OP_IOC_INJECT_EVENTS, OP_IOC_DAEMON_REPORT, OP_IOC_OTHER,
+	OP_READ, OP_PREAD,
 	OP_WRITE, OP_PWRITE, OP_MMAP, OP_MPROTECT, OP_MREMAP, OP_MADVISE,
 	OP_MUNMAP, OP_POLL, OP_PPOLL, OP_SELECT, OP_LSEEK, OP_OPEN, OP_CLOSE,
 	OP_NR,
@@ -245,6 +272,7 @@ enum op {
 static const char *const op_name[OP_NR] = {
 	"ioctl(INFO)", "ioctl(CPU_STATS)", "ioctl(STALL_RESET)",
 	"ioctl(STALL_LOG)", "ioctl(INJECT)", "ioctl(INJECT_EVENTS)",
+	"ioctl(DAEMON_REPORT)",
 	"ioctl(other cmd)", "read", "pread", "write", "pwrite", "mmap",
 	"mprotect", "mremap", "madvise", "munmap", "poll", "ppoll", "select",
 	"lseek", "open", "close",
@@ -692,6 +720,7 @@ enum {
 #ifdef CLOCKWATCH_IOC_INJECT_EVENTS
 	K_INJECT_EVENTS,
 #endif
+	K_DAEMON_REPORT,
 	K_NR
 };
 
@@ -702,6 +731,7 @@ static const unsigned int known_cmd[K_NR] = {
 #ifdef CLOCKWATCH_IOC_INJECT_EVENTS
 	CLOCKWATCH_IOC_INJECT_EVENTS,
 #endif
+	CLOCKWATCH_IOC_DAEMON_REPORT,
 };
 
 static int known_index(unsigned int cmd)
@@ -733,13 +763,22 @@ static unsigned long gen_cmd(struct fz *t)
 		0xc6, 0xc8, 0x47, 0x87, 0xe7, 0xd7, 0xc5, 0xcf, 0xc3, 0xf7, 0xc0,
 	};
 	/*
-	 * Per 20: INFO 9 (10 without INJECT_EVENTS), CPU_STATS 2,
-	 * STALL_RESET 1, STALL_LOG 5, INJECT 2, INJECT_EVENTS 1: the dear
-	 * ones (10 KB copies, cross-CPU calls) less often.
+	 * Per 20: INFO 7 (8 without INJECT_EVENTS), CPU_STATS 2,
+	 * STALL_RESET 1, STALL_LOG 5, INJECT 2, INJECT_EVENTS 1,
+	 * DAEMON_REPORT 2: the dear ones (10 KB copies, cross-CPU calls)
+	 * less often.
 	 */
-	static const unsigned char kmix[20] = { 0, 0, 0, 0, 0, 0, 0, 0,
-						K_NR > 5 ? 5 : 0, 1, 1, 2, 3, 3,
-						3, 3, 3, 4, 4, 0 };
+	static const unsigned char kmix[20] = {
+		K_INFO, K_INFO, K_INFO, K_INFO, K_INFO, K_INFO, K_INFO,
+#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
+		K_INJECT_EVENTS,
+#else
+		K_INFO,
+#endif
+		K_CPU_STATS, K_CPU_STATS, K_STALL_RESET, K_STALL_LOG,
+		K_STALL_LOG, K_STALL_LOG, K_STALL_LOG, K_STALL_LOG, K_INJECT,
+		K_INJECT, K_DAEMON_REPORT, K_DAEMON_REPORT,
+	};
 	unsigned int r = rndn(&t->rng, 100), k = PICK(&t->rng, kmix);
 	unsigned int c = known_cmd[k], dir = _IOC_DIR(c), size = _IOC_SIZE(c);
 
@@ -970,6 +1009,152 @@ static struct want want_inject_events(const struct parg *a)
 }
 #endif
 
+/* What a daemon report is checked against: the page, read under its seq. */
+struct page_daemon {
+	__s64 anchor;		/* ext.maxerror_raw_ns */
+	__u64 step_seq;		/* ext.step_seq */
+	__s32 daemon_pid;	/* ext.daemon_pid */
+};
+
+static void page_daemon(const struct clockwatch_page *p, struct page_daemon *d)
+{
+	unsigned int seq;
+
+	do {
+		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		d->anchor = __atomic_load_n(&p->ext.maxerror_raw_ns, __ATOMIC_RELAXED);
+		d->step_seq = __atomic_load_n(&p->ext.step_seq, __ATOMIC_RELAXED);
+		d->daemon_pid = __atomic_load_n(&p->ext.daemon_pid, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+}
+
+/*
+ * A report that would be taken (this process as the daemon, the anchor
+ * and step_seq just read), then one field made wrong.
+ */
+static void mutate_daemon_report(struct fz *t, struct clockwatch_daemon_report *in,
+				 const struct page_daemon *pd)
+{
+	static const __u32 sizes[] = { 0, 1, DREP_SIZE - 8, DREP_SIZE - 1,
+				       DREP_SIZE + 1, DREP_SIZE + 8, 0xffffffff };
+	static const __u32 sources[] = { 0, CLOCKWATCH_DREP_CHRONY + 1, 3,
+					 0x80000001, 0xffffffff };
+	static const __s32 pids[] = { 0, -1, INT_MIN };
+	static const __s64 corrs[] = { DREP_MAX_NS + 1, -DREP_MAX_NS - 1,
+				       INT64_MAX, INT64_MIN,
+				       DREP_MAX_NS, -DREP_MAX_NS };	/* the last two: allowed */
+	static const __s64 negs[] = { -1, -NSEC_PER_SEC, INT64_MIN };
+
+	switch (rndn(&t->rng, 11)) {
+	case 0:
+		in->size = PICK(&t->rng, sizes);
+		break;
+	case 1:
+		in->source = PICK(&t->rng, sources);
+		break;
+	case 2:
+		in->flags = (__u32)rnd(&t->rng) | (2U << rndn(&t->rng, 31));
+		break;
+	case 3:
+		in->daemon_pid = chance(&t->rng, 20) ? -env.pid : PICK(&t->rng, pids);
+		break;
+	case 4:
+		in->correction_ns = PICK(&t->rng, corrs);
+		break;
+	case 5:
+		if (chance(&t->rng, 50))
+			in->root_delay_ns = PICK(&t->rng, negs);
+		else
+			in->root_dispersion_ns = PICK(&t->rng, negs);
+		break;
+	case 6:
+		in->__reserved[rndn(&t->rng, 2)] = rnd(&t->rng) | 1;
+		break;
+	case 7:
+		/*
+		 * Not the daemon: a thread of it (a tid is not a tgid), init
+		 * (unless the page names it), no process at all.
+		 */
+		switch (rndn(&t->rng, 3)) {
+		case 0:
+			in->daemon_pid = (__s32)syscall(SYS_gettid);
+			break;
+		case 1:
+			in->daemon_pid = pd->daemon_pid == 1 ? INT_MAX : 1;
+			break;
+		default:
+			in->daemon_pid = INT_MAX;	/* above any pid_max */
+			break;
+		}
+		break;
+	case 8:
+		/* anchors only grow: one below the page's never matches again */
+		if (chance(&t->rng, 70))
+			in->anchor_raw_ns = pd->anchor - 1 - rndn(&t->rng, 1000000000);
+		else
+			in->anchor_raw_ns = pd->anchor + (1LL << 50);
+		break;
+	case 9:
+		in->step_seq = pd->step_seq && chance(&t->rng, 70) ?
+			       pd->step_seq - 1 : ~0ULL;
+		break;
+	default:
+		/* not looked at: any value */
+		in->ref_real_ns = (__s64)rnd(&t->rng);
+		in->flags = chance(&t->rng, 50) ? CLOCKWATCH_DREPF_SYNCED : 0;
+		break;
+	}
+}
+
+/*
+ * The ABI: CLOCKWATCH_IOC_DAEMON_REPORT.  @pd: the page read before the
+ * call; @quiet: the perturbing thread neither stepped the clock nor wrote
+ * adjtimex() from that read to the call's return.
+ *
+ * Which process is the sync daemon: the root run writes maxerror before
+ * it starts (become_daemon()), so unless another daemon lives this
+ * process is the daemon for the whole run and stays it (the daemon stays
+ * the daemon while it lives).  Only its pid is ever passed as one that
+ * may be the daemon; the others are a tid, init and no process.
+ *
+ * The anchor and step_seq: the perturbing thread writes maxerror (a new
+ * anchor) and steps the clock (step_seq) at any moment.  Both only grow,
+ * so a value below the one read is EAGAIN whatever happens; the values
+ * read are 0 when the perturbing thread kept still, else 0 or EAGAIN (a
+ * write or a step between the page read and the module's check; which
+ * cannot be told from outside).
+ */
+static struct want want_daemon_report(const struct parg *a,
+				      const struct page_daemon *pd, bool quiet)
+{
+	const struct clockwatch_daemon_report *in = a->seen;
+	struct want w = { { 0, 0 } };
+	bool match;
+
+	if (a->rd < sizeof(*in))
+		return w1(EFAULT);
+	if (in->size != sizeof(*in) || in->source != CLOCKWATCH_DREP_CHRONY ||
+	    (in->flags & ~CLOCKWATCH_DREPF_SYNCED) || in->daemon_pid <= 0 ||
+	    in->correction_ns > DREP_MAX_NS || in->correction_ns < -DREP_MAX_NS ||
+	    in->root_delay_ns < 0 || in->root_dispersion_ns < 0 ||
+	    in->__reserved[0] || in->__reserved[1])
+		return w1(EINVAL);
+	if (!env.sys_time)
+		return w1(EPERM);
+	if (!env.daemon || in->daemon_pid != env.pid)
+		return w1(ESRCH);
+	if (in->anchor_raw_ns < pd->anchor || in->step_seq < pd->step_seq)
+		return w1(EAGAIN);
+	match = in->anchor_raw_ns == pd->anchor && in->step_seq == pd->step_seq;
+	if (quiet)
+		return w1(match ? 0 : EAGAIN);
+	/* above the values read: current only if a write or step made them */
+	w_add(&w, 0);
+	w_add(&w, EAGAIN);
+	return w;
+}
+
 static void op_ioctl(struct fz *t)
 {
 	static __thread union {
@@ -980,6 +1165,7 @@ static void op_ioctl(struct fz *t)
 #ifdef CLOCKWATCH_IOC_INJECT_EVENTS
 		struct clockwatch_inject_events iev;
 #endif
+		struct clockwatch_daemon_report drep;
 	} u;
 	struct fzfd *f = pick_fd(t);
 	unsigned long cmd = gen_cmd(t);
@@ -990,6 +1176,9 @@ static void op_ioctl(struct fz *t)
 	unsigned long long lo = 0;
 	__u64 from = 0;
 	char *recs = NULL;
+	struct page_daemon pd = { 0 };
+	unsigned long gen0 = 0;
+	long long raw0 = 0;
 	long r;
 
 	switch (k) {
@@ -1167,6 +1356,29 @@ static void op_ioctl(struct fz *t)
 		w = want_inject_events(&a);
 		break;
 #endif
+	case K_DAEMON_REPORT:
+		op = OP_IOC_DAEMON_REPORT;
+		gen0 = atomic_load(&perturb_gen);
+		page_daemon(env.page, &pd);
+		memset(&u.drep, 0, sizeof(u.drep));
+		u.drep.size = DREP_SIZE;
+		u.drep.source = CLOCKWATCH_DREP_CHRONY;
+		u.drep.flags = chance(&t->rng, 50) ? CLOCKWATCH_DREPF_SYNCED : 0;
+		u.drep.daemon_pid = env.pid;
+		u.drep.anchor_raw_ns = pd.anchor;
+		u.drep.step_seq = pd.step_seq;
+		u.drep.correction_ns = (__s64)rndn(&t->rng, 2000001) - 1000000;
+		u.drep.root_delay_ns = rndn(&t->rng, 100000000);
+		u.drep.root_dispersion_ns = rndn(&t->rng, 10000000);
+		u.drep.ref_real_ns = (__s64)(rnd(&t->rng) >> 2);
+		if (chance(&t->rng, 60))
+			mutate_daemon_report(t, &u.drep, &pd);
+		place(t, &a, pick_pk(t), &u.drep, DREP_SIZE, RW_SIZE,
+		      RO_DREP_OK, RO_DREP_BAD);
+		/* the page and the race are known after the call: see there */
+		w = w1(0);
+		raw0 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
+		break;
 	default:
 		op = OP_IOC_OTHER;
 		memset(&u.info, 0, sizeof(u.info));
@@ -1179,6 +1391,20 @@ static void op_ioctl(struct fz *t)
 
 	r = syscall(SYS_ioctl, f->fd, cmd, (unsigned long)a.p);
 	res = r < 0 ? errno : 0;
+	if (k == K_DAEMON_REPORT && acc_file(f->acc)) {
+		unsigned long gen1 = atomic_load(&perturb_gen);
+
+		bool quiet = gen1 == gen0 && !(gen0 & 1);
+
+		w = want_daemon_report(&a, &pd, quiet);
+		if (w_has(&w, 0) && quiet)
+			atomic_fetch_add(&drep_quiet, 1);
+		else if (w_has(&w, 0)) {
+			atomic_fetch_add(&drep_raced, 1);
+			if (res == EAGAIN)
+				atomic_fetch_add(&drep_raced_eagain, 1);
+		}
+	}
 	if (!record(t, op, res, &w, "fd %s(%d) cmd %#lx arg %s %#llx rd %zu wr %d first words %#llx %#llx room %u lo %llu",
 		    f->name, f->fd, cmd, pk_name[a.kind], (unsigned long long)a.p,
 		    a.rd, a.wr,
@@ -1239,6 +1465,25 @@ static void op_ioctl(struct fz *t)
 		}
 		break;
 #endif
+	case K_DAEMON_REPORT: {
+		/*
+		 * On the page now: this report or a later one (the other
+		 * threads report too), never an earlier one.
+		 */
+		const struct clockwatch_daemon_report *in = a.seen;
+		const struct clockwatch_page_ext *x = &env.page->ext;
+		long long rraw = __atomic_load_n(&x->report_raw_ns, __ATOMIC_RELAXED);
+		long long ranchor = __atomic_load_n(&x->report_anchor_raw_ns,
+						    __ATOMIC_RELAXED);
+		__u64 rseq = __atomic_load_n(&x->report_step_seq, __ATOMIC_RELAXED);
+
+		if (rraw < raw0 || ranchor < in->anchor_raw_ns || rseq < in->step_seq)
+			bad_output(t, op, "page report_raw_ns %lld (call at >= %lld) anchor %lld (%lld) step_seq %llu (%llu)",
+				   rraw, raw0, ranchor, (long long)in->anchor_raw_ns,
+				   (unsigned long long)rseq,
+				   (unsigned long long)in->step_seq);
+		break;
+	}
 	default:
 		break;
 	}
@@ -1935,6 +2180,7 @@ static void arena_init(struct fz *t)
 	struct clockwatch_info *info;
 	struct clockwatch_stall_log *lg;
 	struct clockwatch_inject *inj;
+	struct clockwatch_daemon_report *drep;
 
 	t->arena = mmap(NULL, A_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1980,6 +2226,16 @@ static void arena_init(struct fz *t)
 		iev->count = CLOCKWATCH_INJECT_MAX_EVENTS + 1;
 	}
 #endif
+	/* a report from this process with an anchor never made: ESRCH or EAGAIN */
+	drep = (void *)(ro + RO_DREP_OK);
+	drep->size = sizeof(*drep);
+	drep->source = CLOCKWATCH_DREP_CHRONY;
+	drep->daemon_pid = getpid();
+	drep = (void *)(ro + RO_DREP_BAD);
+	drep->size = sizeof(*drep);
+	drep->source = CLOCKWATCH_DREP_CHRONY;
+	drep->daemon_pid = getpid();
+	drep->root_dispersion_ns = -1;
 	if (mprotect(t->arena + A_GUARD1, PG, PROT_NONE) ||
 	    mprotect(ro, RO_PAGES * PG, PROT_READ) ||
 	    mprotect(t->arena + A_GUARD2, PG, PROT_NONE)) {
@@ -2082,6 +2338,8 @@ static void *perturb_fn(void *arg)
 		unsigned int r = rndn(&p->rng, 100);
 		struct timespec nap = { 0, 1500000 + rndn(&p->rng, 4500000) };
 
+		if (r < 85)
+			atomic_fetch_add(&perturb_gen, 1);
 		if (r < 35) {
 			/* a step of up to 10 ms either way with clock_settime(), and back */
 			long long d = 1000 + rndn(&p->rng, 10000000), t, m0;
@@ -2148,6 +2406,8 @@ static void *perturb_fn(void *arg)
 			else
 				p->injects++;
 		}
+		if (r < 85)
+			atomic_fetch_add(&perturb_gen, 1);
 		nanosleep(&nap, NULL);
 	}
 	return NULL;
@@ -2165,6 +2425,22 @@ static void perturb_start(struct perturber *p, int fd, const struct clockwatch_p
 	p->offs0 = cw_real_minus_mono();
 	atomic_store(&p->stop, false);
 	p->running = !pthread_create(&p->th, NULL, perturb_fn, p);
+}
+
+/*
+ * Write maxerror as it stands, so that this process is the sync daemon
+ * for the run (unless another process is and lives): DAEMON_REPORT calls
+ * with this process's pid can then succeed.  The daemon is the daemon
+ * until its process exits, and this one is the test's own child.
+ */
+static void become_daemon(void)
+{
+	struct timex tx = { 0 };
+
+	if (adjtimex(&tx) < 0)
+		return;
+	tx.modes = ADJ_MAXERROR;
+	adjtimex(&tx);
 }
 
 /* Stop, and put the NTP state and REALTIME - MONOTONIC back as they were. */
@@ -2282,6 +2558,7 @@ static int env_init(int fd, const struct clockwatch_page *page, char *why, size_
 		return -1;
 	}
 	env.sys_admin = has_cap(caps, CAP_SYS_ADMIN);
+	env.sys_time = has_cap(caps, CAP_SYS_TIME);
 	env.perfmon = env.sys_admin || has_cap(caps, CAP_PERFMON);
 	env.dac_override = has_cap(caps, CAP_DAC_OVERRIDE);
 	env.fowner = has_cap(caps, CAP_FOWNER);
@@ -2292,6 +2569,14 @@ static int env_init(int fd, const struct clockwatch_page *page, char *why, size_
 	getrlimit(RLIMIT_NOFILE, &rl);
 	env.nofile = rl.rlim_cur;
 	env.start_mono_ns = cw_clock_ns(CLOCK_MONOTONIC);
+	env.pid = getpid();
+	env.page = page;
+	{
+		struct page_daemon pd;
+
+		page_daemon(page, &pd);
+		env.daemon = pd.daemon_pid == env.pid;
+	}
 	return 0;
 }
 
@@ -2352,10 +2637,10 @@ static int fuzz_run(const char *who, int fd, const struct clockwatch_page *page,
 	if (dev_dirfd < 0)
 		dev_dirfd = open("/dev", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	printf("# %s: seed %#llx (CW_FUZZ_SEED), %llu calls (CW_FUZZ_CALLS/CW_FUZZ_SLICE), %d threads;"
-	       " caps: sys_admin %d perfmon %d dac_override %d; inject %d stalls %d; %u CPUs (nr_cpu_ids %u); /dev noexec %d\n",
+	       " caps: sys_admin %d perfmon %d sys_time %d dac_override %d; inject %d stalls %d; %u CPUs (nr_cpu_ids %u); /dev noexec %d; sync daemon %d\n",
 	       who, (unsigned long long)env.seed, calls, THREADS, env.sys_admin,
-	       env.perfmon, env.dac_override, env.inject, env.stalls, env.n_online,
-	       env.nr_cpu_ids, env.dev_noexec);
+	       env.perfmon, env.sys_time, env.dac_override, env.inject, env.stalls,
+	       env.n_online, env.nr_cpu_ids, env.dev_noexec, env.daemon);
 	fflush(stdout);
 
 	/* the shared files, opened by this process */
@@ -2424,6 +2709,9 @@ static int fuzz_run(const char *who, int fd, const struct clockwatch_page *page,
 	printf("# %s: %llu calls in %.1f s: %.0f calls/s; %llu mismatches\n", who,
 	       rr->calls, rr->secs, rr->calls / (rr->secs > 0 ? rr->secs : 1),
 	       rr->mismatches);
+	printf("# %s: DAEMON_REPORT that could be taken: %lu with no write or step around (0 only), %lu beside one (0 or EAGAIN; EAGAIN %lu)\n",
+	       who, atomic_exchange(&drep_quiet, 0), atomic_exchange(&drep_raced, 0),
+	       atomic_exchange(&drep_raced_eagain, 0));
 	printf("#   %-20s %9s %10s  results\n", "call", "count", "us/call*");
 	printf("#   (*a thread's time from its call before, waits for a CPU included)\n");
 	for (op = 0; op < OP_NR; op++) {
@@ -2512,11 +2800,12 @@ TEST_F_TIMEOUT(fuzz, four_threads, 1800)
 	if (self->destructive) {
 		char why[200];
 
+		become_daemon();
 		/* the perturbing thread needs the CPUs and the injector's bit */
 		if (!env_init(self->fd, self->page, why, sizeof(why)))
 			perturb_start(&p, self->fd, self->page);
 	} else
-		printf("# no perturbing thread: needs root and CLOCKWATCH_DESTRUCTIVE=1\n");
+		printf("# no perturbing thread, not the sync daemon: needs root and CLOCKWATCH_DESTRUCTIVE=1\n");
 	ret = fuzz_run("four_threads", self->fd, self->page, false, calls, &rr);
 	perturb_stop(&p);
 	ASSERT_EQ(0, ret);
