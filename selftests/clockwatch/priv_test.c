@@ -11,6 +11,8 @@
  *     file (a file passed on keeps its opener's right);
  *   - CLOCKWATCH_IOC_STALL_RESET and _INJECT take CAP_SYS_ADMIN, module
  *     parameters are written by root through sysfs;
+ *   - CLOCKWATCH_IOC_DAEMON_REPORT takes CAP_SYS_TIME: a report changes
+ *     the bound every reader computes;
  *   - no kernel address leaves the module.
  *
  * The tests run as root and drop to an unprivileged user (nobody, no
@@ -268,6 +270,83 @@ static int recv_file(int sock)
 	return fd;
 }
 
+/*
+ * A report the module would take from a caller with CAP_SYS_TIME: from
+ * the sync daemon @pid, paired with the page's anchor and step_seq now.
+ */
+static int report_fill(struct clockwatch_daemon_report *rep, pid_t pid)
+{
+	const struct clockwatch_page *p;
+	unsigned int seq;
+	int fd;
+
+	fd = open(DEV, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	p = mmap(NULL, CLOCKWATCH_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -errno;
+	memset(rep, 0, sizeof(*rep));
+	rep->size = sizeof(*rep);
+	rep->source = CLOCKWATCH_DREP_CHRONY;
+	rep->flags = CLOCKWATCH_DREPF_SYNCED;
+	rep->daemon_pid = pid;
+	rep->correction_ns = 12345;
+	rep->root_delay_ns = 1000000;
+	rep->root_dispersion_ns = 500000;
+	rep->ref_real_ns = cw_clock_ns(CLOCK_REALTIME);
+	do {
+		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		rep->anchor_raw_ns = p->ext.maxerror_raw_ns;
+		rep->step_seq = p->ext.step_seq;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+	munmap((void *)p, CLOCKWATCH_PAGE_SIZE);
+	return 0;
+}
+
+/* The report @arg, refused for want of CAP_SYS_TIME. */
+static int report_refused(void *arg)
+{
+	struct clockwatch_daemon_report *rep = arg;
+	int bad = 0, fd;
+
+	fd = open(DEV, O_RDONLY);
+	if (CHILD_CHECK(fd >= 0))
+		return 1;
+	bad |= CHILD_CHECK(ioctl(fd, CLOCKWATCH_IOC_DAEMON_REPORT, rep) < 0 &&
+			   errno == EPERM);
+	close(fd);
+	return bad;
+}
+
+/* Run @fn in a child that stays root but drops CAP_SYS_TIME; as as_nobody(). */
+static int as_root_without_sys_time(int (*fn)(void *), void *arg)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 254;
+	if (!pid) {
+		if (syscall(SYS_capget, &hdr, data))
+			_exit(255);
+		data[CAP_SYS_TIME / 32].effective &= ~(1U << (CAP_SYS_TIME % 32));
+		data[CAP_SYS_TIME / 32].permitted &= ~(1U << (CAP_SYS_TIME % 32));
+		if (syscall(SYS_capset, &hdr, data) || getuid() != 0)
+			_exit(255);
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 253;
+	return WEXITSTATUS(status);
+}
+
 TEST(page_and_info_open_to_all)
 {
 	REQUIRE_ROOT();
@@ -318,6 +397,32 @@ TEST(right_follows_the_opener)
 	close(theirs);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+/*
+ * A daemon report that root would get taken is refused with EPERM to
+ * nobody, to nobody with CAP_PERFMON and to root without CAP_SYS_TIME.
+ * This test's process writes maxerror and so is the sync daemon until it
+ * exits, at the end of the test.
+ */
+TEST(daemon_report_needs_sys_time)
+{
+	struct clockwatch_daemon_report rep;
+	int fd;
+
+	REQUIRE_DESTRUCTIVE();
+	ASSERT_EQ(0, write_maxerror());
+	ASSERT_EQ(0, report_fill(&rep, getpid()));
+	EXPECT_EQ(0, as_nobody(0, report_refused, &rep));
+	EXPECT_EQ(0, as_nobody(1ULL << CAP_PERFMON, report_refused, &rep));
+	EXPECT_EQ(0, as_root_without_sys_time(report_refused, &rep));
+
+	/* The same report from root: taken, so EPERM was the only fault. */
+	fd = open(DEV, O_RDONLY);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, ioctl(fd, CLOCKWATCH_IOC_DAEMON_REPORT, &rep))
+		TH_LOG("root's report: %s", strerror(errno));
+	close(fd);
 }
 
 /* Kernel address ranges this test can learn as root. */
