@@ -481,7 +481,8 @@ TEST_F(rep, disruption_ends_at_second_update)
 		EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c1b.ext.sync_state)
 			TH_LOG("a write %lld ns after the first ended it", gap);
 	} else {
-		TH_LOG("the second write came %lld ns after the first (a slow host): a new update", gap);
+		TH_LOG("the second write came %lld ns after the first (a slow host): a new update",
+		       gap);
 	}
 
 	/* The second update: the disruption is over. */
