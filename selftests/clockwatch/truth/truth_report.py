@@ -209,6 +209,7 @@ def analyse(ex, lost, samples, track, phases, steps, show):
             true_error_median_ns=pct(errs, 50), true_error_p99_ns=pct(errs, 99),
             true_error_max_ns=max(errs) if errs else None,
             truth_width_median_ns=pct(twidths, 50),
+            truth_width_p99_ns=pct(twidths, 99),
             violation_miss_max_ns=max(excess) if excess else None,
             clockbound_samples=cb_n, clockbound_violations=cb_viol,
             clockbound_width_median_ns=pct(cbw, 50),
@@ -273,10 +274,11 @@ def print_text(out):
         print("  statuses %s" % " ".join(
             "%s=%d" % kv for kv in sorted(p["statuses"].items())))
         print("  bound width median %s p99 %s; true error median %s p99 %s "
-              "max %s; truth width median %s" % (
+              "max %s; truth width median %s p99 %s" % (
                   fmt_ns(p["bound_width_median_ns"]), fmt_ns(p["bound_width_p99_ns"]),
                   fmt_ns(p["true_error_median_ns"]), fmt_ns(p["true_error_p99_ns"]),
-                  fmt_ns(p["true_error_max_ns"]), fmt_ns(p["truth_width_median_ns"])))
+                  fmt_ns(p["true_error_max_ns"]), fmt_ns(p["truth_width_median_ns"]),
+                  fmt_ns(p["truth_width_p99_ns"])))
         print("  ClockBound formula: width median %s, %d of %d samples violate" % (
             fmt_ns(p["clockbound_width_median_ns"]), p["clockbound_violations"],
             p["clockbound_samples"]))
