@@ -642,8 +642,16 @@ static void cw_daemon_write(struct clockwatch_tracker *trk,
 	if (trk->disrupted &&
 	    ((trk->prev_burst_raw_ns &&
 	      trk->prev_burst_raw_ns >= x->disrupt_raw_ns) ||
-	     trk->daemon_start > trk->disrupt_boot_ns))
+	     trk->daemon_start > trk->disrupt_boot_ns)) {
 		trk->disrupted = false;
+		/*
+		 * A report made after an earlier write holds what the daemon
+		 * knew before this update: possibly nothing of the
+		 * disruption.  Void it; the daemon's next report is due.
+		 */
+		if (x->report_anchor_raw_ns < raw)
+			x->report_raw_ns = 0;
+	}
 }
 
 /**
