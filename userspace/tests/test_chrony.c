@@ -657,7 +657,7 @@ TEST_F_TIMEOUT(chronyd, helper_once, 60)
 {
 	const char *cli = getenv("CLOCKWATCH_CLI");
 	struct cw_chrony_tracking t;
-	struct page_file pf;
+	struct page_file pf = { .fd = -1 };
 	char cmd[512], out[2048], want[128];
 	int status, i;
 
