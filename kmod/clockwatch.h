@@ -68,6 +68,8 @@ struct clockwatch_freq_sample {
  * @prev_burst_raw_ns:	the same of the update before it; 0 = none
  * @disrupt_boot_ns:	when the last disruption happened, CLOCK_BOOTTIME
  *			(the clock of start_boottime)
+ * @unseen_boot_ns:	when the last step went into ext.unseen_step_ns,
+ *			CLOCK_BOOTTIME
  */
 struct clockwatch_tracker {
 	raw_spinlock_t lock;	/* protects all of the fields below */
@@ -87,6 +89,7 @@ struct clockwatch_tracker {
 	s64 burst_raw_ns;
 	s64 prev_burst_raw_ns;
 	u64 disrupt_boot_ns;
+	u64 unseen_boot_ns;
 };
 
 /**

@@ -35,6 +35,15 @@
  * right after it was computed from measurements mostly taken before), or
  * whose process started after it.
  *
+ * Steps the daemon has not seen.  A daemon learns of a step made behind
+ * its back only when it next measures the clock, and until then it goes
+ * on claiming its old error (chronyd did, for about two seconds after a
+ * "date -s"): the sum of such steps stays on the page as
+ * ext.unseen_step_ns, for the bound to add, until the daemon shows it has
+ * measured them: it steps the clock, or the correction it reports or the
+ * PLL offset it writes undoes the sum to within half of it, or a daemon
+ * started after the step takes over.
+ *
  * Steps in flight.  Between the timekeeper's update of the vDSO and the
  * page's refresh, REALTIME already holds the stepped value while the page
  * still describes the clock before: a reader could take the step for
@@ -87,6 +96,8 @@
 #define CW_UPDATE_GAP_NS	(100 * NSEC_PER_MSEC)
 /* The largest correction a daemon report may carry, ns. */
 #define CW_REPORT_MAX_NS	(1000LL * NSEC_PER_SEC)
+/* The most ext.unseen_step_ns holds either way, ns (73 years). */
+#define CW_UNSEEN_MAX_NS	(S64_MAX / 4)
 /* STA_* bits that choose how the kernel disciplines the clock. */
 #define CW_STA_DISCIPLINE	(STA_PLL | STA_FLL | STA_FREQHOLD | STA_PPSFREQ | \
 				 STA_PPSTIME)
@@ -317,6 +328,40 @@ static bool cw_daemon_alive(const struct clockwatch_tracker *trk)
 	return alive;
 }
 
+/* |v| for an s64 that is never S64_MIN here. */
+static s64 cw_abs(s64 v)
+{
+	return v < 0 ? -v : v;
+}
+
+/*
+ * Does a correction the daemon reports (positive: the clock is behind)
+ * undo the unseen steps to within half of them?  Caller holds trk->lock.
+ */
+static void cw_unseen_measured(struct clockwatch_tracker *trk, s64 correction)
+{
+	s64 unseen = trk->ext.unseen_step_ns;
+
+	lockdep_assert_held(&trk->lock);
+
+	if (unseen && cw_abs(correction + unseen) <= cw_abs(unseen) / 2)
+		trk->ext.unseen_step_ns = 0;
+}
+
+/* A step by another process, @d_real ns; caller holds trk->lock. */
+static void cw_unseen_add(struct clockwatch_tracker *trk, s64 d_real)
+{
+	s64 *unseen = &trk->ext.unseen_step_ns;
+
+	lockdep_assert_held(&trk->lock);
+
+	/* Both within +-2^61 ns (73 years): the sum cannot wrap. */
+	*unseen = clamp_t(s64, *unseen + clamp_t(s64, d_real, -CW_UNSEEN_MAX_NS,
+						 CW_UNSEEN_MAX_NS),
+			  -CW_UNSEEN_MAX_NS, CW_UNSEEN_MAX_NS);
+	trk->unseen_boot_ns = ktime_get_boot_fast_ns();
+}
+
 /* A disruption, from @raw on; caller holds trk->lock. */
 static void cw_disrupt_locked(struct clockwatch_tracker *trk, u32 reason,
 			      s64 raw)
@@ -531,7 +576,13 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 		reason = cause == CLOCKWATCH_STEP_RESUME ?
 			 CLOCKWATCH_SYNC_R_RESUME : CLOCKWATCH_SYNC_R_FOREIGN_STEP;
 		cw_disrupt_locked(trk, reason, ev.raw_ns);
+		/* The time asleep is real time: a resume's step is no error. */
+		if (cause != CLOCKWATCH_STEP_RESUME && trk->ext.daemon_pid)
+			cw_unseen_add(trk, d_real);
 	}
+	/* The daemon stepped: it measured the clock, unseen steps included. */
+	if (d_real && (ev.step.flags & CLOCKWATCH_STEPF_DAEMON))
+		trk->ext.unseen_step_ns = 0;
 	old_sync = cw_sync_update(trk, mono);
 	new_sync = trk->ext.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
@@ -611,6 +662,9 @@ static void cw_daemon_new(struct clockwatch_tracker *trk)
 	x->daemon_pid = task_tgid_nr(current);
 	strscpy_pad(x->daemon_comm, current->comm, sizeof(x->daemon_comm));
 	trk->daemon_start = cw_current_start();
+	/* All it measures is from after the unseen steps. */
+	if (trk->daemon_start > trk->unseen_boot_ns)
+		x->unseen_step_ns = 0;
 	trk->burst_raw_ns = 0;
 	trk->prev_burst_raw_ns = 0;
 	x->maxerror_interval_raw_ns = 0;
@@ -715,6 +769,7 @@ long clockwatch_steps_report(struct clockwatch_dev *cw,
 		x->report_root_delay_ns = rep.root_delay_ns;
 		x->report_root_dispersion_ns = rep.root_dispersion_ns;
 		x->report_ref_real_ns = rep.ref_real_ns;
+		cw_unseen_measured(trk, rep.correction_ns);
 	}
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
 	if (!ret)
@@ -783,6 +838,10 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 			cw_disrupt_locked(trk, CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, raw);
 			reason = CLOCKWATCH_SYNC_R_FOREIGN_ADJUST;
 		}
+		/* A PLL offset from the daemon is its measurement. */
+		if (daemon && (written & CLOCKWATCH_NTPF_OFFSET) &&
+		    !(modes & ADJ_ADJTIME) && (new->status & STA_PLL))
+			cw_unseen_measured(trk, new->offset_ns);
 		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME) &&
 		    (daemon || !alive)) {
 			if (!daemon)

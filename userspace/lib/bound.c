@@ -225,6 +225,12 @@ static void page_rules(const struct cw_facts *f, struct cw_settled *s,
 	}
 	if (!pick_terms(f, s, anchor, &reading))
 		return;
+	/*
+	 * Steps by other processes that the daemon has not measured yet:
+	 * its estimate does not know of them (chronyd's, for about two
+	 * seconds after a "date -s").
+	 */
+	s->correction_ns = add_sat(s->correction_ns, abs_ns(f->unseen_step_ns));
 	s->reading_ns = reading - *anchor;
 	/*
 	 * The kernel grows its own maxerror by 500 µs a second and sets

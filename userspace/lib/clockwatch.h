@@ -279,7 +279,9 @@ enum cw_reason {
  * @since_write_ns:	MONOTONIC_RAW since the daemon's maxerror write
  *			the bound is anchored to
  * @correction_ns:	bound term: the offset still to be corrected, as
- *			the kernel's PLL or the daemon's report said it
+ *			the kernel's PLL or the daemon's report said it,
+ *			plus steps by other processes that the daemon has
+ *			not measured yet
  * @correction_age_ns:	how old that reading is, MONOTONIC_RAW ns; -1
  *			when the bound has no such term
  */

@@ -28,6 +28,11 @@
 	((size) >= __builtin_offsetof(struct clockwatch_page,		\
 				      ext.report_ref_real_ns) + sizeof(__s64))
 
+/* The steps the daemon has not seen, published by newer modules. */
+#define HAVE_UNSEEN(size)						\
+	((size) >= __builtin_offsetof(struct clockwatch_page,		\
+				      ext.unseen_step_ns) + sizeof(__s64))
+
 /*
  * How far apart the page's REALTIME and MONOTONIC_RAW may have been read;
  * steps smaller than this are not told from slewing (they are within any
@@ -58,6 +63,7 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 	f->report_maxerror_us = 0;
 	f->report_step_seq = 0;
 	f->report_flags = 0;
+	f->unseen_step_ns = 0;
 	if (!sync) {
 		f->anchor_raw_ns = 0;
 		f->maxerror_us = 0;
@@ -88,6 +94,8 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 	f->report_maxerror_us = LOAD(p->ext.report_maxerror_us);
 	f->report_step_seq = LOAD(p->ext.report_step_seq);
 	f->report_flags = LOAD(p->ext.report_flags);
+	if (HAVE_UNSEEN(size))
+		f->unseen_step_ns = LOAD(p->ext.unseen_step_ns);
 }
 
 static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)

@@ -87,6 +87,8 @@ enum cw_read_mode {
  * @report_maxerror_us:	... and its maxerror, µs
  * @report_step_seq:	@step_seq when the report was taken
  * @report_flags:	CLOCKWATCH_DREPF_*
+ * @unseen_step_ns:	steps by other processes the daemon has not been
+ *			seen to measure yet, ns
  */
 struct cw_facts {
 	__s64 real_ns;
@@ -118,6 +120,7 @@ struct cw_facts {
 	__s64 report_maxerror_us;
 	__u64 report_step_seq;
 	__u32 report_flags;
+	__s64 unseen_step_ns;
 };
 
 /**

@@ -159,6 +159,29 @@ TEST(daemon_report_in_bound)
 	expect_unbounded(_metadata, &n);
 }
 
+/*
+ * A step by another process that the daemon has not measured yet: its
+ * estimate does not know of it, the bound must.
+ */
+TEST(unseen_step_in_bound)
+{
+	struct cw_facts f = chrony_synced();
+	struct cw_now n;
+
+	f.unseen_step_ns = -1000000000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	ASSERT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(123000000 + 1000000000, n.correction_ns);
+	EXPECT_EQ(1000000 + 123000000 + 1000000000 + 500000, n.bound_ns);
+
+	f = synced();
+	f.unseen_step_ns = 250000000;
+	f.ntp_offset_ns = 1000;
+	cw_bound_compute(&f, DRIFT_50PPM, &n);
+	EXPECT_EQ(250001000, n.correction_ns);
+	EXPECT_EQ(1000000 + 250001000 + 500000, n.bound_ns);
+}
+
 /* Without a report that still holds, the daemon's correction is unknown. */
 TEST(daemon_report_missing)
 {
@@ -507,7 +530,7 @@ static int settled_vs_compute(struct cw_facts *f, __s64 real_ns,
 	return covered && !memcmp(&want, &got, sizeof(want)) ? 1 : -1;
 }
 
-#define VARIANTS	26
+#define VARIANTS	27
 
 /* synced() with one status rule or leap state in play. */
 static void vary(struct cw_facts *f, int variant)
@@ -590,6 +613,10 @@ static void vary(struct cw_facts *f, int variant)
 		break;
 	case 25:
 		f->step_inflight = 2;
+		break;
+	case 26:
+		*f = chrony_synced();
+		f->unseen_step_ns = -300000000;
 		break;
 	}
 }
@@ -703,6 +730,7 @@ TEST(settled_matches_compute_random)
 			       (rnd() % 4 ? STA_PLL : 0);
 		f.ntp_offset_ns = rnd() % 2 ? 0 : (__s64)(rnd() % (2 * SEC)) - SEC;
 		f.step_inflight = rnd() % 16 == 0;
+		f.unseen_step_ns = rnd() % 4 ? 0 : rnd_any() - rnd_any();
 		if (rnd() % 2) {
 			f.report_raw_ns = 1;
 			f.report_anchor_raw_ns = 1;

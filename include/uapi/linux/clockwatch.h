@@ -230,6 +230,13 @@ struct clockwatch_ntp {
  * @report_root_dispersion_ns: the daemon's root dispersion then, ns
  * @report_ref_real_ns:	the daemon's last clock update as it reports it,
  *			CLOCK_REALTIME
+ * @unseen_step_ns:	the sum of the REALTIME steps other processes made
+ *			that the daemon has not yet been seen to measure, ns:
+ *			the clock may be off by this much more than the daemon
+ *			says.  Back to 0 when the daemon steps the clock, when
+ *			it reports (daemon report, or the PLL offset it writes)
+ *			a correction within half of it of undoing it, or when
+ *			a daemon started after the step writes maxerror
  */
 struct clockwatch_page_ext {
 	__u64 step_seq;
@@ -276,6 +283,7 @@ struct clockwatch_page_ext {
 	__s64 report_root_delay_ns;
 	__s64 report_root_dispersion_ns;
 	__s64 report_ref_real_ns;
+	__s64 unseen_step_ns;
 };
 
 /**
