@@ -74,17 +74,22 @@ static __u32 module_reason(__u32 sync_reason)
 	}
 }
 
-/* Of the leap second bits, what the facts say. */
-static __u32 facts_leap(const struct cw_facts *f)
+__u32 cw_leap_state(bool armed, __s32 time_state)
 {
 	__u32 leap = 0;
 
-	if (f->leap_pending != CLOCKWATCH_LEAP_NONE ||
-	    f->time_state == TIME_INS || f->time_state == TIME_DEL)
+	if (armed || time_state == TIME_INS || time_state == TIME_DEL)
 		leap |= CW_LEAP_ARMED;
-	if (f->time_state == TIME_OOP || f->time_state == TIME_WAIT)
+	if (time_state == TIME_OOP || time_state == TIME_WAIT)
 		leap |= CW_LEAP_DONE;
 	return leap;
+}
+
+/* Of the leap second bits, what the facts say. */
+static __u32 facts_leap(const struct cw_facts *f)
+{
+	return cw_leap_state(f->leap_pending != CLOCKWATCH_LEAP_NONE,
+			     f->time_state);
 }
 
 /* |v|, INT64_MIN included. */
@@ -335,6 +340,11 @@ static bool leap_near(__u32 leap, __s64 real_ns, __u64 bound)
 	if ((leap & CW_LEAP_ARMED) && ahead <= reach)
 		return true;
 	return (leap & CW_LEAP_DONE) && (ahead <= reach || behind <= reach);
+}
+
+bool cw_leap_near(__u32 leap, __s64 real_ns, __u64 bound_ns)
+{
+	return leap_near(leap, real_ns, bound_ns);
 }
 
 static bool bounded(__u32 status)

@@ -271,6 +271,22 @@ static inline void cw_settled_store(struct cw_settled *to,
 }
 
 /**
+ * cw_leap_state() - CW_LEAP_* from what the kernel says of a leap second
+ * @armed:	STA_INS or STA_DEL is set
+ * @time_state:	the kernel's time_state (TIME_OK .. TIME_ERROR)
+ */
+__u32 cw_leap_state(bool armed, __s32 time_state);
+
+/**
+ * cw_leap_near() - is the leap second of @leap within reach of the
+ *	interval real_ns +/- bound_ns?  Then the bound widens by CW_LEAP_NS.
+ * @leap:	CW_LEAP_*
+ * @real_ns:	CLOCK_REALTIME, the middle of the interval
+ * @bound_ns:	the bound before the leap term
+ */
+bool cw_leap_near(__u32 leap, __s64 real_ns, __u64 bound_ns);
+
+/**
  * cw_settle() - the settled part of page-time facts
  * @f:			facts from cw_facts_read(), with the interval now()
  *			uses
