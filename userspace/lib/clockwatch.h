@@ -254,6 +254,7 @@ enum cw_reason {
 /* struct cw_now.flags */
 #define CW_NOW_LEAP		(1U << 0) /* widened by 1 s across a leap second */
 #define CW_NOW_BRACKETED	(1U << 1) /* REALTIME read between two MONOTONIC_RAW reads */
+#define CW_NOW_ADJTIMEX		(1U << 2) /* from adjtimex(), no module (CW_CLOCK_ADJTIMEX) */
 
 /* struct cw_now.bound_ns when there is no bound. */
 #define CW_BOUND_INFINITE	UINT64_MAX
@@ -277,7 +278,8 @@ enum cw_reason {
  * @window_ns:		bound term: the read window
  * @leap_ns:		bound term: 1 s across a leap second, else 0
  * @since_write_ns:	MONOTONIC_RAW since the daemon's maxerror write
- *			the bound is anchored to
+ *			the bound is anchored to; -1 with CW_NOW_ADJTIMEX,
+ *			where @drift_ns is the kernel's growth still owed
  * @correction_ns:	bound term: the offset still to be corrected, as
  *			the kernel's PLL or the daemon's report said it,
  *			plus steps by other processes that the daemon has
@@ -309,6 +311,25 @@ struct cw_now {
 /* cw_clock_opts.flags */
 #define CW_CLOCK_BRACKETED	(1U << 0) /* always read MONOTONIC_RAW, REALTIME,
 					   * MONOTONIC_RAW (3 clock reads) */
+#define CW_CLOCK_ADJTIMEX	(1U << 1) /* facts from adjtimex(), no module */
+
+/*
+ * Without the module (CW_CLOCK_ADJTIMEX): each now() makes one
+ * adjtimex(modes = 0) call, which needs no privilege and returns the
+ * kernel's NTP state and CLOCK_REALTIME together, and
+ *
+ *	bound = maxerror as the kernel holds it (the daemon's, grown by the
+ *		kernel's 500 us a second) + 500 us + |PLL offset|
+ *	      (+ 999 ns without STA_NANO) (+ 1 s across a leap second)
+ *
+ * The status is never FREE_RUNNING (the kernel's growth covers silence)
+ * nor DISRUPTED: steps, VM forks and host pauses that the kernel does not
+ * itself report through STA_UNSYNC are not seen.  A system call per
+ * now(): several times the cost of clock_gettime().  The path is
+ * ignored and BRACKETED has no effect; max_drift_ppb above the kernel's
+ * 500 ppm cannot be honoured (EINVAL).  Documentation/bound.rst,
+ * "Without the module".
+ */
 
 /**
  * struct cw_clock_opts - options of cw_clock__open()
@@ -333,10 +354,12 @@ struct cw_clock;
 
 /**
  * @brief **cw_clock__open()** maps the page for clock bounds.
- * @param path as for cw_reader__open(); NULL means CLOCKWATCH_DEVICE
+ * @param path as for cw_reader__open(); NULL means CLOCKWATCH_DEVICE;
+ * ignored with CW_CLOCK_ADJTIMEX, which opens nothing
  * @param opts options, or NULL for the defaults
  * @return a clock, or NULL with errno set: ENOENT when the module is not
- * loaded, EINVAL for bad options, or as cw_reader__open()
+ * loaded (a caller may then try again with CW_CLOCK_ADJTIMEX), EINVAL
+ * for bad options, or as cw_reader__open()
  */
 CW_API struct cw_clock *cw_clock__open(const char *path,
 				       const struct cw_clock_opts *opts);
@@ -348,7 +371,8 @@ CW_API struct cw_clock *cw_clock__open(const char *path,
  * CW_STATUS_UNKNOWN and no bound
  * @return 0 when the page gave a status (look at now->status); -EAGAIN
  * for a torn page, -ESTALE for a stale one, -EPROTO for a page of
- * another layout (status UNKNOWN); -EINVAL for NULL arguments
+ * another layout (status UNKNOWN); -EINVAL for NULL arguments; with
+ * CW_CLOCK_ADJTIMEX, what adjtimex() failed with (status UNKNOWN)
  */
 CW_API int cw_clock__now(struct cw_clock *clock, struct cw_now *now);
 

@@ -9,9 +9,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timex.h>
 #include <time.h>
 
 #include "facts.h"
+#include "kernel_facts.h"
 
 /* How often the waits look again while there is no bound, ns. */
 #define WAIT_POLL_NS		10000000LL
@@ -39,6 +41,7 @@ struct cw_clock {
 	const struct clockwatch_page *page;
 	__u64 max_drift_ppb;
 	enum cw_read_mode mode;
+	bool adjtimex;			/* CW_CLOCK_ADJTIMEX: no page */
 	/*
 	 * The daemon's update interval as this process saw it, for a page
 	 * that does not publish it: MONOTONIC_RAW between two different
@@ -64,8 +67,12 @@ static bool opts_valid(const struct cw_clock_opts *opts)
 	for (i = 0; i < opts->sz - sizeof(*opts); i++)
 		if (extra[i])
 			return false;
-	return !(opts->flags & ~CW_CLOCK_BRACKETED) && !opts->__reserved &&
-	       opts->max_drift_ppb < 1000000000ULL;
+	if (opts->flags & ~(CW_CLOCK_BRACKETED | CW_CLOCK_ADJTIMEX) ||
+	    opts->__reserved || opts->max_drift_ppb >= 1000000000ULL)
+		return false;
+	/* Without the module the kernel's 500 ppm is the only drift term. */
+	return !(opts->flags & CW_CLOCK_ADJTIMEX) ||
+	       opts->max_drift_ppb <= CW_KERNEL_GROWTH_PPB;
 }
 
 struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *opts)
@@ -81,6 +88,11 @@ struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *op
 	clock = calloc(1, sizeof(*clock));
 	if (!clock)
 		return NULL;
+	if (opts && (opts->flags & CW_CLOCK_ADJTIMEX)) {
+		clock->adjtimex = true;
+		clock->max_drift_ppb = CW_KERNEL_GROWTH_PPB;
+		return clock;
+	}
 	clock->reader = cw_reader__open(path);
 	if (!clock->reader) {
 		err = errno;
@@ -198,6 +210,22 @@ int now_slow(struct cw_clock *clock, struct cw_now *now)
 	return 0;
 }
 
+/* now() without the module: one adjtimex() call, the rules of kernel_facts.c. */
+static int now_adjtimex(struct cw_now *now)
+{
+	struct timex tx = { .modes = 0 };
+	int state = adjtimex(&tx);
+
+	if (state < 0) {
+		state = -errno;
+		set_unknown(now, CW_REASON_PAGE_OLD);
+		now->flags = CW_NOW_ADJTIMEX;
+		return cw_err(state);
+	}
+	cw_bound_timex(&tx, state, now);
+	return 0;
+}
+
 int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
 {
 	if (!now)
@@ -206,6 +234,8 @@ int cw_clock__now(struct cw_clock *clock, struct cw_now *now)
 		set_unknown(now, CW_REASON_PAGE_OLD);
 		return cw_err(-EINVAL);
 	}
+	if (clock->adjtimex)
+		return now_adjtimex(now);
 	if (clock->mode == CW_READ_PAGE_TIME && now_cached(clock, now))
 		return 0;
 	return now_slow(clock, now);
