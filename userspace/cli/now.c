@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/timex.h>
+#include <unistd.h>
 
 #include "clockwatch.h"
 #include "commands.h"
@@ -17,11 +18,15 @@
 #include "util.h"
 
 #define MAX_DRIFT_PPM_MAX	999999L
+/* Without the module the kernel's maxerror growth is the drift term. */
+#define KERNEL_GROWTH_PPM	500L
 
 static struct now_env {
 	const char *device;
+	bool device_set;
 	bool json;
 	bool bracketed;
+	bool adjtimex;		/* source: adjtimex(), no module */
 	long max_drift_ppm;
 } env = {
 	.device = CLOCKWATCH_DEVICE,
@@ -36,21 +41,30 @@ static const char doc[] =
 "second). The interval is [REALTIME - bound, REALTIME + bound]; it holds\n"
 "only while the status is synchronized or free_running.\n"
 "\n"
+"Without " CLOCKWATCH_DEVICE " (or with --adjtimex) the facts come from\n"
+"adjtimex() instead: bound = maxerror as the kernel holds it + 500 us + the\n"
+"PLL's offset (+ 1 s across a leap second); a step by another process\n"
+"shows there only until the sync daemon next writes to the kernel.\n"
+"\n"
 "Exit status: 0 with a bound, 1 without one (unsynchronized, disrupted,\n"
 "unknown) or on error, 2 for bad usage.\n"
 "\n"
-"USAGE: clockwatch now [--device PATH] [--json] [--max-drift PPM] [--bracketed]\n"
+"USAGE: clockwatch now [--device PATH | --adjtimex] [--json] [--max-drift PPM]\n"
+"                      [--bracketed]\n"
 "\n"
 "EXAMPLES:\n"
 "    clockwatch now                    # interval, bound and its terms\n"
 "    clockwatch now --json             # earliest_ns, latest_ns, bound_ns, status\n"
-"    clockwatch now --max-drift 10     # a clock known to drift 10 ppm at most";
+"    clockwatch now --max-drift 10     # a clock known to drift 10 ppm at most\n"
+"    clockwatch now --adjtimex         # the bound without the module";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "PATH", 0, "Page to read (default " CLOCKWATCH_DEVICE ")", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object", 0 },
 	{ "max-drift", 'm', "PPM", 0, "Worst frequency error between daemon updates, ppm (default 50)", 0 },
 	{ "bracketed", 'b', NULL, 0, "Read MONOTONIC_RAW around REALTIME (3 clock reads)", 0 },
+	{ "adjtimex", 'a', NULL, 0, "Facts from adjtimex(), not the module (default without "
+	  CLOCKWATCH_DEVICE ")", 0 },
 	{},
 };
 
@@ -61,6 +75,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "empty device path");
 		env.device = arg;
+		env.device_set = true;
+		break;
+	case 'a':
+		env.adjtimex = true;
 		break;
 	case 'j':
 		env.json = true;
@@ -76,6 +94,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
 		break;
+	case ARGP_KEY_END:
+		if (env.adjtimex && env.device_set)
+			argp_error(state, "--adjtimex reads no device: drop --device");
+		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -88,12 +110,18 @@ static bool has_bound(const struct cw_now *n)
 	       n->status == CW_STATUS_FREE_RUNNING;
 }
 
+static bool from_adjtimex(const struct cw_now *n)
+{
+	return n->flags & CW_NOW_ADJTIMEX;
+}
+
 static void print_json(const struct cw_now *n)
 {
 	struct json j;
 
 	json_init(&j, stdout);
 	json_object_begin(&j, NULL);
+	json_string(&j, "source", from_adjtimex(n) ? "adjtimex" : "module");
 	if (has_bound(n)) {
 		json_int(&j, "earliest_ns", n->earliest_ns);
 		json_int(&j, "latest_ns", n->latest_ns);
@@ -117,7 +145,9 @@ static void print_json(const struct cw_now *n)
 		json_int(&j, "since_write_ns", n->since_write_ns);
 		json_int(&j, "correction_age_ns", n->correction_age_ns);
 	}
-	json_uint(&j, "max_drift_ppb", (uint64_t)env.max_drift_ppm * 1000);
+	/* Without the module the kernel's growth is the drift that applies. */
+	json_uint(&j, "max_drift_ppb", (uint64_t)(from_adjtimex(n) ? KERNEL_GROWTH_PPM :
+							env.max_drift_ppm) * 1000);
 	json_object_end(&j);
 	fputc('\n', stdout);
 }
@@ -135,11 +165,34 @@ static void format_ns(char *buf, size_t len, uint64_t ns)
 		snprintf(buf, len, "%" PRIu64 " ns", ns);
 }
 
+/* The terms of a bound from adjtimex(): no maxerror write to count from. */
+static void print_adjtimex_terms(const struct cw_now *n)
+{
+	char a[64];
+
+	format_ns(a, sizeof(a), n->maxerror_ns);
+	printf("  maxerror  %14s  as the kernel holds it (the daemon's, +500 us/s)\n", a);
+	format_ns(a, sizeof(a), n->correction_ns);
+	printf("  correct.  %14s  the PLL's offset, read with the time\n", a);
+	format_ns(a, sizeof(a), n->drift_ns);
+	printf("  drift     %14s  the kernel's growth owed for this second\n", a);
+	format_ns(a, sizeof(a), n->window_ns);
+	printf("  window    %14s  %s\n", a, n->window_ns ?
+	       "the time came in us with the facts" : "the time came with the facts");
+	format_ns(a, sizeof(a), n->leap_ns);
+	printf("  leap      %14s  %s\n", a, n->leap_ns ? "a leap second is in reach" :
+	       "no leap second in reach");
+}
+
 static void print_human(const struct cw_now *n)
 {
 	char a[64], b[64];
 
 	printf("status    %s (%s)\n", cw_status_str(n->status), cw_reason_str(n->reason));
+	printf("source    %s\n", from_adjtimex(n) ?
+	       "adjtimex (no module: a step by another process shows only until the\n"
+	       "          daemon next writes; see clockwatch(8))" :
+	       "module (" CLOCKWATCH_DEVICE " page)");
 	format_utc(a, sizeof(a), n->real_ns);
 	printf("REALTIME  %s  (%" PRId64 " ns)\n", a, (int64_t)n->real_ns);
 	if (!has_bound(n)) {
@@ -152,6 +205,10 @@ static void print_human(const struct cw_now *n)
 	printf("latest    %s  (%" PRId64 " ns)\n", a, (int64_t)n->latest_ns);
 	format_ns(a, sizeof(a), n->bound_ns);
 	printf("bound     +/- %s (%" PRIu64 " ns) =\n", a, (uint64_t)n->bound_ns);
+	if (from_adjtimex(n)) {
+		print_adjtimex_terms(n);
+		return;
+	}
 	format_ns(a, sizeof(a), n->maxerror_ns);
 	printf("  maxerror  %14s  as the sync daemon wrote it\n", a);
 	format_ns(a, sizeof(a), n->correction_ns);
@@ -186,6 +243,18 @@ int cmd_now(int argc, char **argv)
 		return EXIT_USAGE;
 	copts.max_drift_ppb = (__u64)env.max_drift_ppm * 1000;
 	copts.flags = env.bracketed ? CW_CLOCK_BRACKETED : 0;
+	/* The module when its device is there, else adjtimex(). */
+	if (!env.device_set && access(CLOCKWATCH_DEVICE, F_OK))
+		env.adjtimex = true;
+	if (env.adjtimex) {
+		if (env.max_drift_ppm > KERNEL_GROWTH_PPM) {
+			fprintf(stderr, "clockwatch: --max-drift above %ld ppm needs the module: "
+				"without it the kernel's maxerror growth is the drift term\n",
+				KERNEL_GROWTH_PPM);
+			return EXIT_ERROR;
+		}
+		copts.flags = CW_CLOCK_ADJTIMEX;
+	}
 
 	clock = cw_clock__open(env.device, &copts);
 	if (!clock) {
@@ -193,11 +262,13 @@ int cmd_now(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	/* Make the module capture the NTP state now (as status does). */
-	adjtimex(&tx);
+	if (!env.adjtimex)
+		adjtimex(&tx);
 	err = cw_clock__now(clock, &n);
 	cw_clock__close(clock);
 	if (err && err != -EAGAIN && err != -ESTALE && err != -EPROTO) {
-		fprintf(stderr, "clockwatch: %s: %s\n", env.device, cw_strerror(err));
+		fprintf(stderr, "clockwatch: %s: %s\n",
+			env.adjtimex ? "adjtimex" : env.device, cw_strerror(err));
 		return EXIT_ERROR;
 	}
 	if (env.json)

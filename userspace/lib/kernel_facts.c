@@ -75,7 +75,7 @@ static bool timex_usable(const struct timex *tx, int state, __u32 *status,
 	if (!(tx->status & STA_PLL))
 		return false;
 	/* The kernel clamps what it takes to MAXPHASE: more may be left. */
-	if (abs_u64(tx->offset) * (tx->status & STA_NANO ? 1 : 1000) >=
+	if (abs_u64(tx->offset) * ((tx->status & STA_NANO) ? 1 : 1000) >=
 	    CW_KERNEL_MAXPHASE_NS)
 		return false;
 	*status = CW_STATUS_SYNCHRONIZED;
@@ -99,7 +99,7 @@ void cw_bound_timex(const struct timex *tx, int state, struct cw_now *out)
 	 * Without STA_NANO the kernel truncates the time and the offset to
 	 * the µs: each may be up to 999 ns more than it says.
 	 */
-	__s64 unit = tx->status & STA_NANO ? 1 : 1000;
+	__s64 unit = (tx->status & STA_NANO) ? 1 : 1000;
 	__u32 status, reason, leap;
 	__u64 bound;
 
