@@ -68,7 +68,7 @@ static const struct missing {
 	{ "ntp_old_values", "NTP writes show the values asked for and the result, not the values before" },
 	{ "cpu_stalls", "no per-CPU stall probe (hrtimer), stall events or per-CPU histograms" },
 	{ "event_ring", "no event history with sequence numbers and exact overrun counts" },
-	{ "bound", "no clock error bound: the raw time of each maxerror write is not recorded" },
+	{ "bound", "a looser bound only (clockwatch now, from adjtimex()): the kernel's maxerror, grown 500 ppm, a system call a read; chronyd's correction, foreign rate changes and the daemon's first update after a step are not seen" },
 };
 
 void print_modless_status(FILE *out, bool json)

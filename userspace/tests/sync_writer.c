@@ -94,6 +94,9 @@ static void derived_update(struct clockwatch_page *page)
 				    page->ext.maxerror_us;
 	page->ext.sync_state = CLOCKWATCH_SYNC_SYNCHRONIZED;
 	page->ext.daemon_pid = 1;
+	/* A PLL daemon with nothing left to slew: the bound is known. */
+	page->ntp.status = STA_PLL;
+	page->ntp.offset_ns = 0;
 	page_write_end(page);
 }
 
