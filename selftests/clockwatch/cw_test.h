@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
@@ -14,9 +15,28 @@
 #include <unistd.h>
 
 #include <linux/capability.h>
+#include <linux/clockwatch.h>
 
 #define CW_NSEC_PER_SEC		1000000000LL
 #define CW_NOBODY		65534
+
+/*
+ * Copy the page under its sequence counter: again while the counter was
+ * odd (a write in progress) or moved during the copy.
+ */
+static inline void cw_page_copy(const struct clockwatch_page *p,
+				struct clockwatch_page *c)
+{
+	unsigned int seq;
+
+	do {
+		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1)
+			continue;
+		memcpy(c, p, sizeof(*c));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+}
 
 /* @clk now, ns. */
 static inline long long cw_clock_ns(clockid_t clk)

@@ -57,20 +57,6 @@ static int write_ntp(unsigned int modes, long maxerror, long esterror)
 	return adjtimex(&tx) < 0 ? -errno : 0;
 }
 
-/* Copy the page under its seq. */
-static void page_copy(const struct clockwatch_page *p, struct clockwatch_page *c)
-{
-	unsigned int seq;
-
-	do {
-		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1)
-			continue;
-		memcpy(c, p, sizeof(*c));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
-}
-
 /* Read every record waiting on @fd (O_NONBLOCK) into @evs; the count. */
 static int drain(int fd, struct clockwatch_event *evs, int max)
 {
@@ -225,7 +211,7 @@ TEST_F(ev, step_size_cause_and_caller)
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		long long offs0, truth;
 
-		page_copy(self->page, &before);
+		cw_page_copy(self->page, &before);
 		offs0 = cw_real_minus_mono();
 		ASSERT_EQ(0, steps[i].setoffset ? cw_step_setoffset(steps[i].ns) :
 						  step_settime(steps[i].ns));
@@ -233,7 +219,7 @@ TEST_F(ev, step_size_cause_and_caller)
 		truth = cw_real_minus_mono() - offs0;
 		self->unstep_ns -= truth;
 		/* On the page before the call returned. */
-		page_copy(self->page, &after);
+		cw_page_copy(self->page, &after);
 		ASSERT_EQ(before.ext.step_seq + 1, after.ext.step_seq);
 		ASSERT_EQ(steps[i].cause, after.ext.last_step_cause);
 
@@ -682,11 +668,11 @@ TEST_F(ev, freq_measured_100ppm)
 	ASSERT_LE(0, adjtimex(&tx));
 	set_raw = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 	deadline = set_raw + 5 * NSEC_PER_SEC;
-	page_copy(self->page, &c);
+	cw_page_copy(self->page, &c);
 	sig = c.ext.freq_long_window_ns ^ c.ext.freq_short_window_ns;
 	while (cw_clock_ns(CLOCK_MONOTONIC_RAW) < deadline) {
 		usleep(50000);
-		page_copy(self->page, &c);
+		cw_page_copy(self->page, &c);
 		/*
 		 * A new sample since the last look; the second one closes a
 		 * short window that began with the first, after the change.
@@ -744,7 +730,7 @@ TEST_F(ev, slew_progress_50ms)
 		ASSERT_LE(0, adjtimex(&tx));
 		mono0 = cw_clock_ns(CLOCK_MONOTONIC);
 		raw0 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
-		page_copy(self->page, &c);
+		cw_page_copy(self->page, &c);
 		if (c.ext.ntp_missed == missed)
 			break;
 		TH_LOG("the adjtimex() probe missed the call (%llu missed): again",
@@ -757,7 +743,7 @@ TEST_F(ev, slew_progress_50ms)
 	ASSERT_LE(llabs(c.ext.slew_pending_ns - 50 * NSEC_PER_MSEC), NSEC_PER_MSEC);
 	for (i = 0; i < 6; i++) {
 		sleep(1);
-		page_copy(self->page, &c);
+		cw_page_copy(self->page, &c);
 		TH_LOG("t+%d s: pending %lld ns", i + 1,
 		       (long long)c.ext.slew_pending_ns);
 		ASSERT_LE(c.ext.slew_pending_ns, prev);

@@ -117,20 +117,6 @@ static void sleep_ns(long long ns)
 		;
 }
 
-/* Copy the page under its seq. */
-static void page_copy(const struct clockwatch_page *p, struct clockwatch_page *c)
-{
-	unsigned int seq;
-
-	do {
-		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1)
-			continue;
-		memcpy(c, p, sizeof(*c));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
-}
-
 static int write_maxerror(long us)
 {
 	struct timex tx = { .modes = ADJ_MAXERROR, .maxerror = us };
@@ -166,7 +152,7 @@ static int report(int fd, struct clockwatch_daemon_report *r)
  */
 #define BE_DAEMON(c) do {						\
 	ASSERT_EQ(0, write_maxerror(TEST_MAXERROR_US));			\
-	page_copy(self->page, (c));					\
+	cw_page_copy(self->page, (c));					\
 	ASSERT_EQ(getpid(), (c)->ext.daemon_pid)			\
 		TH_LOG("another sync daemon lives: pid %d (%.16s)",	\
 		       (c)->ext.daemon_pid, (c)->ext.daemon_comm);	\
@@ -240,7 +226,7 @@ TEST_F(rep, taken_and_published)
 	ASSERT_EQ(0, report(self->fd, &r));
 	raw1 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 	EXPECT_LE(raw0, after.ext.report_raw_ns);
 	EXPECT_GE(raw1, after.ext.report_raw_ns);
 	EXPECT_EQ(c.ext.maxerror_raw_ns, after.ext.report_anchor_raw_ns);
@@ -266,7 +252,7 @@ TEST_F(rep, taken_and_published)
 	r.root_delay_ns = 0;
 	r.root_dispersion_ns = 0;
 	ASSERT_EQ(0, report(self->fd, &r));
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 	EXPECT_EQ(0, after.ext.report_flags);
 	EXPECT_EQ(r.correction_ns, after.ext.report_correction_ns);
 	EXPECT_EQ(0, after.ext.report_root_delay_ns);
@@ -287,13 +273,13 @@ TEST_F(rep, eagain_after_new_write_and_step)
 	BE_DAEMON(&c1);
 	report_init(&r, getpid(), &c1);
 	ASSERT_EQ(0, report(self->fd, &r));
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 
 	sleep_ns(UPDATE_GAP_NS + 10 * NSEC_PER_MSEC);
 	BE_DAEMON(&c2);
 	ASSERT_LT(c1.ext.maxerror_raw_ns, c2.ext.maxerror_raw_ns);
 	EXPECT_EQ(-EAGAIN, report(self->fd, &r));
-	page_copy(self->page, &c3);
+	cw_page_copy(self->page, &c3);
 	EXPECT_EQ(after.ext.report_raw_ns, c3.ext.report_raw_ns);
 	EXPECT_EQ(c1.ext.maxerror_raw_ns, c3.ext.report_anchor_raw_ns);
 	r.anchor_raw_ns = c2.ext.maxerror_raw_ns;
@@ -302,13 +288,13 @@ TEST_F(rep, eagain_after_new_write_and_step)
 	/* A step: the daemon's own, which disrupts nothing, still moves step_seq. */
 	ASSERT_EQ(0, cw_step_setoffset(STEP_NS));
 	self->unstep_ns = STEP_NS;
-	page_copy(self->page, &c3);
+	cw_page_copy(self->page, &c3);
 	ASSERT_EQ(c2.ext.step_seq + 1, c3.ext.step_seq);
 	EXPECT_EQ(c2.ext.maxerror_raw_ns, c3.ext.maxerror_raw_ns);
 	EXPECT_EQ(-EAGAIN, report(self->fd, &r));
 	r.step_seq = c3.ext.step_seq;
 	EXPECT_EQ(0, report(self->fd, &r));
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 	EXPECT_EQ(c3.ext.step_seq, after.ext.report_step_seq);
 	EXPECT_EQ(c2.ext.maxerror_raw_ns, after.ext.report_anchor_raw_ns);
 }
@@ -357,7 +343,7 @@ TEST_F(rep, esrch_not_the_daemon_or_dead)
 	close(ready[1]);
 	close(release[0]);
 	ASSERT_EQ(1, read(ready[0], &b, 1));
-	page_copy(self->page, &c);
+	cw_page_copy(self->page, &c);
 	ASSERT_EQ(d, c.ext.daemon_pid)
 		TH_LOG("the child did not become the daemon: pid %d (%.16s) is",
 		       c.ext.daemon_pid, c.ext.daemon_comm);
@@ -421,7 +407,7 @@ TEST_F(rep, foreign_adjust_disrupts_foreign_maxerror_ignored)
 	ASSERT_EQ(0, foreign_adjtimex(&tx));
 	raw1 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 	self->disrupted = true;
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, after.ext.sync_state);
 	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, after.ext.sync_reason);
 	EXPECT_LE(raw0, after.ext.disrupt_raw_ns);
@@ -433,7 +419,7 @@ TEST_F(rep, foreign_adjust_disrupts_foreign_maxerror_ignored)
 	tx.modes = ADJ_MAXERROR;
 	tx.maxerror = 777777;
 	ASSERT_EQ(0, foreign_adjtimex(&tx));
-	page_copy(self->page, &after);
+	cw_page_copy(self->page, &after);
 	EXPECT_EQ(777777, after.ntp.maxerror_us);
 	EXPECT_EQ(c.ext.maxerror_raw_ns, after.ext.maxerror_raw_ns);
 	EXPECT_EQ(c.ext.maxerror_mono_ns, after.ext.maxerror_mono_ns);
@@ -463,7 +449,7 @@ TEST_F(rep, disruption_ends_at_second_update)
 	tx.freq = self->saved.freq - 10 * 65536;	/* -10 ppm */
 	ASSERT_EQ(0, foreign_adjtimex(&tx));
 	self->disrupted = true;
-	page_copy(self->page, &c);
+	cw_page_copy(self->page, &c);
 	ASSERT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.ext.sync_state);
 	ASSERT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, c.ext.sync_reason);
 
@@ -508,7 +494,7 @@ static void step_look(const struct clockwatch_page *p, struct step_seen *s)
 {
 	struct clockwatch_page c;
 
-	page_copy(p, &c);
+	cw_page_copy(p, &c);
 	s->offs = cw_real_minus_mono();
 	s->inflight = c.ext.step_inflight;
 	s->page_offs = c.clocks.realtime_ns - c.clocks.monotonic_ns;
@@ -581,7 +567,7 @@ TEST_F(rep, foreign_step_on_page_when_call_returns)
 	EXPECT_EQ(-seen[2].delta, seen[3].delta);
 	/* and the clock is back where it was */
 	EXPECT_GT(100000, llabs(cw_real_minus_mono() - before));
-	page_copy(self->page, &c);
+	cw_page_copy(self->page, &c);
 	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.ext.sync_state);
 	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_STEP, c.ext.sync_reason);
 }

@@ -33,10 +33,11 @@
  *	do {
  *		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
  *		if (seq & 1)
- *			continue;		// writer active, try again
+ *			continue;		// writer active: to the condition
  *		memcpy(&copy, p, sizeof(copy));
  *		__atomic_thread_fence(__ATOMIC_ACQUIRE);
- *	} while (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+ *	} while ((seq & 1) ||
+ *		 __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
  *
  * A writer never holds the counter odd for longer than a few hundred
  * nanoseconds; bound the loop all the same (the library gives up with
