@@ -29,9 +29,32 @@
  * "delay" = that maximum: chronyd adds half its root delay to the error
  * it claims (maxerror), which then covers the sample's own error.
  *
+ * The ntpd feed (--ntp-shm UNIT): the same exchanges, written to ntpd's
+ * shared memory refclock (driver 28, "refclock shm unit UNIT"), the
+ * System V segment with key 0x4e545030 + UNIT, in mode 1: the writer
+ * bumps count before and after the fields and sets valid last; ntpd,
+ * once a second, takes the fields if valid is set, clears valid, and
+ * drops them if count moved meanwhile.  The clock time is the host's
+ * time, the receive time the guest's REALTIME, both at the exchange's
+ * midpoint (ns fields, with the µs fields their truncation, as ntpd
+ * checks).  ntpd has no refclock option that adds delay, and its
+ * maxerror for a refclock is root dispersion alone (root delay 0), so
+ * the sample's error of up to half the round trip is accounted for by
+ * the configuration instead ("tos mindist", see run_truth.sh); the
+ * segment's precision says the same, 2^precision >= half the longest
+ * round trip fed, which ntpd uses in its selection's root distance.
+ *
+ * The sampler reads the bound through the module, or with
+ * --adjtimex without it (cw_clock_opts.flags = CW_CLOCK_ADJTIMEX); each
+ * S record also carries the kernel's NTP status and PLL offset that the
+ * bound was made from: the module's page's ntp.status and
+ * ntp.offset_ns, or adjtimex()'s right after the sample.
+ *
  * Other modes, for the scenario scripts: --now-raw prints MONOTONIC_RAW
  * (phase marks on the same clock as the log); --adj-offset, --adj-freq
- * and --adj-tick change the clock as a foreign process would.
+ * and --adj-tick change the clock as a foreign process would;
+ * --adj-unsync sets STA_UNSYNC, as a process that steps the clock and
+ * says so; --kstatus prints adjtimex()'s status, maxerror and offset.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +71,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/timex.h>
@@ -72,6 +97,27 @@ struct sock_sample {
 	int magic;		/* SOCK_MAGIC */
 };
 
+/*
+ * ntpd's shared memory refclock segment (ntpsec's refclock_shm.c, the
+ * SHM driver's documentation): key NTP_SHM_KEY + unit.
+ */
+#define NTP_SHM_KEY	0x4e545030
+struct ntp_shm {
+	int mode;			/* 1: count/valid protocol */
+	volatile int count;		/* bumped around each write */
+	time_t clock_sec;		/* the reference's time ... */
+	int clock_usec;
+	time_t receive_sec;		/* ... and the system's, at one instant */
+	int receive_usec;
+	int leap;			/* 0 none, 1 insert, 2 delete, 3 unsynced */
+	int precision;			/* log2 s */
+	int nsamples;
+	volatile int valid;		/* set by the writer, cleared by ntpd */
+	unsigned int clock_nsec;	/* the µs fields' ns, µs = trunc(ns / 1000) */
+	unsigned int receive_nsec;
+	int dummy[8];
+};
+
 static struct {
 	const char *log;
 	const char *tty;
@@ -79,6 +125,8 @@ static struct {
 	const char *ctl;
 	const char *cli;
 	const char *chronyc;
+	int ntp_shm_unit;
+	bool adjtimex;
 	long long max_rtt_ns;
 	long long interval_ns;
 	long long timeout_ns;
@@ -88,6 +136,7 @@ static struct {
 } opt = {
 	.tty		= "/dev/ttyS1",
 	.chronyc	= "chronyc",
+	.ntp_shm_unit	= -1,
 	.max_rtt_ns	= 4000000,
 	.interval_ns	= 10000000,
 	.timeout_ns	= 200000000,
@@ -270,6 +319,70 @@ static void feed_chrony(struct exchange_stats *st, int64_t mid_real, int64_t tru
 		st->feed_errors++;
 }
 
+static struct ntp_shm *ntp_shm;
+
+static int open_ntp_shm(int unit)
+{
+	int id = shmget(NTP_SHM_KEY + unit, sizeof(struct ntp_shm), IPC_CREAT | 0600);
+	void *p;
+
+	if (id < 0) {
+		fprintf(stderr, "cwtruth: shmget(ntpd SHM unit %d): %s\n", unit, strerror(errno));
+		return -1;
+	}
+	p = shmat(id, NULL, 0);
+	if (p == (void *)-1) {
+		fprintf(stderr, "cwtruth: shmat(ntpd SHM unit %d): %s\n", unit, strerror(errno));
+		return -1;
+	}
+	ntp_shm = p;
+	return 0;
+}
+
+/* The smallest p with 2^p s >= half the longest round trip fed. */
+static int shm_precision(void)
+{
+	double half = opt.max_rtt_ns / 2e9;
+	int p = -30;
+
+	while (p < 0 && 1.0 / (double)(1LL << -p) < half)
+		p++;
+	return p;
+}
+
+static void split_ns(int64_t ns, time_t *sec, int *usec, unsigned int *nsec)
+{
+	int64_t s = ns / NSEC_PER_SEC, r = ns % NSEC_PER_SEC;
+
+	if (r < 0) {
+		r += NSEC_PER_SEC;
+		s--;
+	}
+	*sec = (time_t)s;
+	*nsec = (unsigned int)r;
+	*usec = (int)(r / 1000);
+}
+
+static void feed_ntp_shm(struct exchange_stats *st, int64_t mid_real, int64_t truth, int leap)
+{
+	struct ntp_shm *m = ntp_shm;
+
+	/* count odd while the fields change: ntpd drops a copy that straddles */
+	m->valid = 0;
+	m->count++;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	m->mode = 1;
+	split_ns(truth, &m->clock_sec, &m->clock_usec, &m->clock_nsec);
+	split_ns(mid_real, &m->receive_sec, &m->receive_usec, &m->receive_nsec);
+	m->leap = leap;
+	m->precision = shm_precision();
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	m->count++;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	m->valid = 1;
+	st->fed++;
+}
+
 /* A control line from the fifo, to the host; its answer goes to the log. */
 static void control(int tty, struct line_reader *lr, const char *line)
 {
@@ -373,11 +486,15 @@ static void *exchange_thread(void *arg)
 		}
 		st->done++;
 		/* t1 as early and t2 as late as the brackets allow */
-		if (t2.raw1 - t1.raw0 <= opt.max_rtt_ns && chrony_fd >= 0 && opt.chrony_sock) {
+		if (t2.raw1 - t1.raw0 <= opt.max_rtt_ns &&
+		    ((chrony_fd >= 0 && opt.chrony_sock) || ntp_shm)) {
 			/* REALTIME at the raw midpoint, from t1's own read */
 			int64_t mid = t1.real + (t2.raw1 - t1.raw1) / 2;
 
-			feed_chrony(st, mid, T + leap, announce);
+			if (chrony_fd >= 0 && opt.chrony_sock)
+				feed_chrony(st, mid, T + leap, announce);
+			if (ntp_shm)
+				feed_ntp_shm(st, mid, T + leap, announce);
 			fed = 1;
 		}
 		record("X\t%" PRIu64 "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%" PRId64
@@ -442,8 +559,14 @@ static int run_capture(char *const argv[], char *out, size_t outlen)
 
 /* The sampler */
 
+/* The kernel's NTP state the bound was made from; status -1: unknown */
+struct kntp {
+	int status;
+	long long offset_ns;
+};
+
 static void record_now(const char *src, int rc, int64_t before, int64_t after,
-		       const struct cw_now *n, const char *reason)
+		       const struct cw_now *n, const char *reason, const struct kntp *k)
 {
 	bool bound = n->status == CW_STATUS_SYNCHRONIZED ||
 		     n->status == CW_STATUS_FREE_RUNNING;
@@ -455,12 +578,12 @@ static void record_now(const char *src, int rc, int64_t before, int64_t after,
 		snprintf(b, sizeof(b), "%llu", (unsigned long long)n->bound_ns);
 	}
 	record("S\t%s\t%d\t%" PRId64 "\t%" PRId64 "\t%lld\t%s\t%s\t%s\t%s\t%s\t%u"
-	       "\t%llu\t%llu\t%llu\t%llu\t%lld",
+	       "\t%llu\t%llu\t%llu\t%llu\t%lld\t%d\t%lld",
 	       src, rc, before, after, (long long)n->real_ns, e, l, b,
 	       cw_status_str(n->status), reason ? reason : cw_reason_str(n->reason), n->flags,
 	       (unsigned long long)n->maxerror_ns, (unsigned long long)n->drift_ns,
 	       (unsigned long long)n->window_ns, (unsigned long long)n->leap_ns,
-	       (long long)n->since_write_ns);
+	       (long long)n->since_write_ns, k ? k->status : -1, k ? k->offset_ns : 0LL);
 }
 
 /* A number after "key": in the CLI's JSON; false for null or missing. */
@@ -527,11 +650,30 @@ static void sample_cli(void)
 		n.leap_ns = v;
 	if (!*st)
 		n.status = CW_STATUS_UNKNOWN;
-	record_now("cli", rc, before, after, &n, reason);
+	record_now("cli", rc, before, after, &n, reason, NULL);
+}
+
+/* adjtimex(modes = 0): its status and PLL offset */
+static void kernel_ntp(struct kntp *k)
+{
+	struct timex tx = { .modes = 0 };
+
+	k->status = -1;
+	k->offset_ns = 0;
+	if (adjtimex(&tx) < 0)
+		return;
+	k->status = tx.status;
+	k->offset_ns = tx.offset * ((tx.status & STA_NANO) ? 1LL : 1000LL);
 }
 
 static void *sampler_thread(void *arg)
 {
+	struct cw_clock_opts copts = {
+		.sz = sizeof(copts),
+		.flags = opt.adjtimex ? CW_CLOCK_ADJTIMEX : 0,
+	};
+	struct clockwatch_page *page = NULL;
+	struct cw_reader *rd = NULL;
 	struct cw_clock *clk = NULL;
 	int64_t next = clock_ns(CLOCK_MONOTONIC);
 	unsigned int i = 0;
@@ -542,17 +684,25 @@ static void *sampler_thread(void *arg)
 		int64_t before, after;
 		int rc;
 
+		struct kntp k;
+
 		if (!clk) {
-			clk = cw_clock__open(NULL, NULL);
+			clk = cw_clock__open(NULL, &copts);
 			if (!clk) {
 				memset(&n, 0, sizeof(n));
 				n.status = CW_STATUS_UNKNOWN;
 				before = after = raw_ns();
-				record_now("lib", -errno, before, after, &n, NULL);
+				record_now("lib", -errno, before, after, &n, NULL, NULL);
 				next += NSEC_PER_SEC;
 				sleep_until(next);
 				continue;
 			}
+		}
+		/* the module's page, for the NTP state the bound saw */
+		if (!opt.adjtimex && !rd) {
+			rd = cw_reader__open(NULL);
+			if (rd && !page)
+				page = malloc(sizeof(*page));
 		}
 		if (opt.cli && ++i % 100 == 0) {
 			sample_cli();
@@ -560,7 +710,15 @@ static void *sampler_thread(void *arg)
 			before = raw_ns();
 			rc = cw_clock__now(clk, &n);
 			after = raw_ns();
-			record_now("lib", rc, before, after, &n, NULL);
+			k.status = -1;
+			k.offset_ns = 0;
+			if (opt.adjtimex) {
+				kernel_ntp(&k);
+			} else if (rd && page && cw_reader__read(rd, page) == 0) {
+				k.status = page->ntp.status;
+				k.offset_ns = page->ntp.offset_ns;
+			}
+			record_now("lib", rc, before, after, &n, NULL, &k);
 		}
 		next += opt.interval_ns;
 		if (next < clock_ns(CLOCK_MONOTONIC))
@@ -569,6 +727,8 @@ static void *sampler_thread(void *arg)
 	}
 	if (clk)
 		cw_clock__close(clk);
+	cw_reader__close(rd);
+	free(page);
 	return NULL;
 }
 
@@ -637,18 +797,50 @@ static int adj_offset(long long ns)
 	return 0;
 }
 
+static int adj_unsync(void)
+{
+	struct timex tx = { .modes = 0 };
+
+	if (adjtimex(&tx) < 0 ||
+	    (tx.modes = ADJ_STATUS, tx.status |= STA_UNSYNC, adjtimex(&tx) < 0)) {
+		fprintf(stderr, "cwtruth: adjtimex(ADJ_STATUS): %s\n", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static int kstatus(void)
+{
+	struct timex tx = { .modes = 0 };
+	int state = adjtimex(&tx);
+
+	if (state < 0) {
+		fprintf(stderr, "cwtruth: adjtimex: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("state=%d status=0x%x maxerror_us=%ld offset_ns=%lld constant=%ld\n", state,
+	       tx.status, tx.maxerror,
+	       (long long)tx.offset * ((tx.status & STA_NANO) ? 1 : 1000), tx.constant);
+	return 0;
+}
+
 static const char usage_text[] =
 "usage: cwtruth --log FILE [options]     exchange, feed chronyd, sample the bound\n"
 "       cwtruth --now-raw                 print CLOCK_MONOTONIC_RAW, ns\n"
 "       cwtruth --adj-offset NS           step REALTIME by NS (ADJ_SETOFFSET)\n"
 "       cwtruth --adj-freq PPM            set the NTP frequency (ADJ_FREQUENCY)\n"
 "       cwtruth --adj-tick USEC           set the tick (ADJ_TICK)\n"
+"       cwtruth --adj-unsync              set STA_UNSYNC (ADJ_STATUS)\n"
+"       cwtruth --kstatus                 print adjtimex()'s state, status, maxerror,\n"
+"                                         offset\n"
 "\n"
 "  --log FILE          the records (TSV, first column the type; see below)\n"
 "  --tty DEV           the reference's serial line (/dev/ttyS1)\n"
 "  --chrony-sock PATH  feed chronyd's SOCK refclock at PATH\n"
+"  --ntp-shm UNIT      feed ntpd's SHM refclock UNIT (key 0x4e545030 + UNIT)\n"
 "  --max-rtt-us N      feed only exchanges of at most N us (4000); give\n"
 "                      chronyd's refclock the same as 'delay'\n"
+"  --adjtimex          sample without the module (CW_CLOCK_ADJTIMEX)\n"
 "  --interval-ms N     one exchange and one sample every N ms (10)\n"
 "  --ctl FIFO          control lines for the host (shift_ns=, shift_to=,\n"
 "                      leap=ins|del at=), one a line\n"
@@ -684,7 +876,8 @@ int main(int argc, char **argv)
 {
 	enum { O_LOG = 256, O_TTY, O_CSOCK, O_MAXRTT, O_INTERVAL, O_CTL, O_CLI,
 	       O_CHRONYC, O_NOSAMPLER, O_NOTRACKING, O_DURATION, O_NOWRAW,
-	       O_ADJOFF, O_ADJFREQ, O_ADJTICK };
+	       O_ADJOFF, O_ADJFREQ, O_ADJTICK, O_NTPSHM, O_ADJTIMEX, O_UNSYNC,
+	       O_KSTATUS };
 	static const struct option longopts[] = {
 		{ "log",	 required_argument, NULL, O_LOG },
 		{ "tty",	 required_argument, NULL, O_TTY },
@@ -701,6 +894,10 @@ int main(int argc, char **argv)
 		{ "adj-offset",	 required_argument, NULL, O_ADJOFF },
 		{ "adj-freq",	 required_argument, NULL, O_ADJFREQ },
 		{ "adj-tick",	 required_argument, NULL, O_ADJTICK },
+		{ "ntp-shm",	 required_argument, NULL, O_NTPSHM },
+		{ "adjtimex",	 no_argument,	    NULL, O_ADJTIMEX },
+		{ "adj-unsync",	 no_argument,	    NULL, O_UNSYNC },
+		{ "kstatus",	 no_argument,	    NULL, O_KSTATUS },
 		{ "help",	 no_argument,	    NULL, 'h' },
 		{ }
 	};
@@ -734,6 +931,16 @@ int main(int argc, char **argv)
 				   "ADJ_FREQUENCY");
 		case O_ADJTICK:
 			return adj(ADJ_TICK, (long)parse_ll(optarg, "--adj-tick"), "ADJ_TICK");
+		case O_UNSYNC:
+			return adj_unsync();
+		case O_KSTATUS:
+			return kstatus();
+		case O_NTPSHM:
+			opt.ntp_shm_unit = (int)parse_ll(optarg, "--ntp-shm");
+			break;
+		case O_ADJTIMEX:
+			opt.adjtimex = true;
+			break;
 		case 'h':
 			usage(0);
 			break;
@@ -756,6 +963,8 @@ int main(int argc, char **argv)
 	tty = open_tty(opt.tty);
 	if (tty < 0)
 		return 1;
+	if (opt.ntp_shm_unit >= 0 && open_ntp_shm(opt.ntp_shm_unit) < 0)
+		return 1;
 	if (opt.chrony_sock) {
 		chrony_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 		if (chrony_fd < 0) {
@@ -768,11 +977,12 @@ int main(int argc, char **argv)
 	record("#L\tseq\tt1_raw\tt2_raw\twhy");
 	record("#S\tsrc\trc\traw_before\traw_after\treal_ns\tearliest_ns\tlatest_ns"
 	       "\tbound_ns\tstatus\treason\tflags\tmaxerror_ns\tdrift_ns\twindow_ns"
-	       "\tleap_ns\tsince_write_ns");
+	       "\tleap_ns\tsince_write_ns\tntp_status\tntp_offset_ns");
 	record("#K\traw_before\traw_after\treal_before\trc\tchronyc_csv");
 	record("#C\traw_sent\traw_answer\tline\tanswer");
-	record("I\tstart\t%" PRId64 "\tmax_rtt_ns=%lld interval_ns=%lld", raw_ns(),
-	       opt.max_rtt_ns, opt.interval_ns);
+	record("I\tstart\t%" PRId64 "\tmax_rtt_ns=%lld interval_ns=%lld ntp_shm=%d%s", raw_ns(),
+	       opt.max_rtt_ns, opt.interval_ns, opt.ntp_shm_unit,
+	       opt.adjtimex ? " adjtimex" : "");
 
 	/* Signals go to the main thread only: block them before the threads. */
 	sigemptyset(&sigs);

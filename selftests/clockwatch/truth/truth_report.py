@@ -35,6 +35,7 @@ NS = 1000000000
 HAS_BOUND = ("synchronized", "free_running")
 NO_BOUND = ("disrupted", "unknown", "unsynchronized")
 CB_PPM = 50e-6
+STA_PLL = 0x0001
 HOST_REFID = "484F5354"		# "HOST", the refclock's refid
 
 
@@ -63,7 +64,9 @@ def load(path):
                     s = dict(src=c[1], rc=int(c[2]), before=int(c[3]),
                              after=int(c[4]), real=int(c[5]), status=c[9],
                              reason=c[10], maxerror=int(c[12]),
-                             since_write=int(c[16]))
+                             since_write=int(c[16]),
+                             ntp_status=int(c[17]) if len(c) > 17 else -1,
+                             ntp_offset=int(c[18]) if len(c) > 18 else 0)
                     if c[6] != "-":
                         s["earliest"], s["latest"] = int(c[6]), int(c[7])
                         s["bound"] = int(c[8])
@@ -158,6 +161,7 @@ def analyse(ex, lost, samples, track, phases, steps, show):
         lo, hi = ph["start"], ph["end"]
         r = dict(name=ph["name"], samples=0, lib_samples=0, cli_samples=0,
                  with_bound=0, violations=0, no_truth=0, first_violations=[],
+                 pll=0, pll_offset_max_ns=0,
                  statuses={})
         widths, errs, twidths, cbw, excess = [], [], [], [], []
         cb_n = cb_viol = 0
@@ -178,6 +182,11 @@ def analyse(ex, lost, samples, track, phases, steps, show):
             err = s["real"] - mid
             if s["status"] in HAS_BOUND and "earliest" in s:
                 r["with_bound"] += 1
+                # the kernel PLL's state the bound was made from
+                if s["ntp_status"] >= 0 and s["ntp_status"] & STA_PLL:
+                    r["pll"] += 1
+                    r["pll_offset_max_ns"] = max(r["pll_offset_max_ns"],
+                                                 abs(s["ntp_offset"]))
                 widths.append(2 * s["bound"])
                 errs.append(abs(err))
                 if s["latest"] < tlo or s["earliest"] > thi:
@@ -190,6 +199,9 @@ def analyse(ex, lost, samples, track, phases, steps, show):
                             status=s["status"], reason=s["reason"],
                             bound_ns=s["bound"], err_ns=err, miss_ns=miss,
                             truth_width_ns=thi - tlo,
+                            maxerror_ns=s["maxerror"],
+                            ntp_status=s["ntp_status"],
+                            ntp_offset_ns=s["ntp_offset"],
                             since_write_ns=s["since_write"]))
             # ClockBound's, from the last tracking record before the sample
             ki = bisect.bisect_right(track_after, s["before"]) - 1
@@ -271,8 +283,9 @@ def print_text(out):
                   p["name"], p["samples"], p["lib_samples"], p["cli_samples"],
                   p["with_bound"], p["violations"],
                   ", %d without truth" % p["no_truth"] if p["no_truth"] else ""))
-        print("  statuses %s" % " ".join(
-            "%s=%d" % kv for kv in sorted(p["statuses"].items())))
+        print("  statuses %s; STA_PLL in %d of the bounds (PLL offset up to %s)" % (
+            " ".join("%s=%d" % kv for kv in sorted(p["statuses"].items())),
+            p["pll"], fmt_ns(p["pll_offset_max_ns"])))
         print("  bound width median %s p99 %s; true error median %s p99 %s "
               "max %s; truth width median %s p99 %s" % (
                   fmt_ns(p["bound_width_median_ns"]), fmt_ns(p["bound_width_p99_ns"]),
@@ -282,7 +295,7 @@ def print_text(out):
         print("  ClockBound formula: width median %s, %d of %d samples violate" % (
             fmt_ns(p["clockbound_width_median_ns"]), p["clockbound_violations"],
             p["clockbound_samples"]))
-        print("  exchanges %d, lost %d, rtt median %s p99 %s, fed to chronyd %d; "
+        print("  exchanges %d, lost %d, rtt median %s p99 %s, fed to the daemon %d; "
               "chronyc: %d of %d synced to HOST, leap %s" % (
                   p["exchanges"], p["lost"], fmt_ns(p["rtt_median_ns"]),
                   fmt_ns(p["rtt_p99_ns"]), p["fed"], p["tracking_synced_host"],
@@ -294,11 +307,13 @@ def print_text(out):
                                    st["bounded_samples_before"]))
         for v in p["first_violations"]:
             print("  violation at +%.3f s (%s): %s, %s, bound %s, error %s, "
-                  "missed by %s, truth width %s, since write %s" % (
+                  "missed by %s, truth width %s, since write %s, maxerror %s, "
+                  "ntp status 0x%x, PLL offset %s" % (
                       v["t_s"], v["src"], v["status"], v["reason"],
                       fmt_ns(v["bound_ns"]), fmt_ns(v["err_ns"]),
                       fmt_ns(v["miss_ns"]), fmt_ns(v["truth_width_ns"]),
-                      fmt_ns(v["since_write_ns"])))
+                      fmt_ns(v["since_write_ns"]), fmt_ns(v["maxerror_ns"]),
+                      v["ntp_status"] & 0xffffffff, fmt_ns(v["ntp_offset_ns"])))
         for v in p["clockbound_first_violations"]:
             print("  ClockBound violation at +%.3f s: bound %s, error %s" % (
                 v["t_s"], fmt_ns(v["bound_ns"]), fmt_ns(v["err_ns"])))
@@ -311,7 +326,7 @@ def print_shell(out):
     print("overall_violations=%d" % o["violations"])
     keys = ("samples", "with_bound", "violations", "no_truth", "exchanges",
             "lost", "clockbound_samples", "clockbound_violations", "tracking",
-            "tracking_synced_host")
+            "tracking_synced_host", "pll")
     for p in out["phases"]:
         for k in keys:
             print("%s_%s=%d" % (p["name"], k, p[k]))
