@@ -9,7 +9,8 @@
 #   make check-vm KVER=6.12    the VM suite on one kernel of the matrix
 #   make check-truth     the truth suite, long version, on 6.1 and 6.12: every
 #                        bound against the host's clock, with a real chronyd
-#                        (steps, slews, a dead daemon, leap seconds; ~25 min)
+#                        (steps, slews, a dead daemon, leap seconds), then
+#                        ntpsec's ntpd with and without the module (~50 min)
 #   make check-debug     the VM and BPF suites on a KASAN, lockdep, UBSAN
 #                        and kmemleak kernel built from linux-source-6.1
 #                        (built once, 30 to 70 min; the suites 50 min)
@@ -83,11 +84,18 @@ check-truth: deps
 	$(Q)$(MAKE) --no-print-directory userspace selftests
 	$(Q)mkdir -p .build/check
 	$(Q)fail=0; for k in $(VM_KERNELS); do \
-		scripts/build-kmod $$k && \
+		scripts/build-kmod $$k || { fail=1; continue; }; \
 		scripts/vm --kernel $$k --ref --timeout 3600 \
 			--log .build/check/truth-$$k.dmesg -- \
 			selftests/clockwatch/truth/run_truth.sh --long \
 			.build/$$k/kmod/clockwatch.ko || fail=1; \
+		for m in "" --no-module; do \
+			scripts/vm --kernel $$k --ref --timeout 2400 \
+				--log .build/check/truth-ntpsec$$m-$$k.dmesg -- \
+				selftests/clockwatch/truth/run_truth.sh --long \
+				--daemon ntpsec $$m \
+				.build/$$k/kmod/clockwatch.ko || fail=1; \
+		done; \
 	done; exit $$fail
 
 # The debug-kernel lane: scripts/debug-kernel builds 6.1-debug once into
