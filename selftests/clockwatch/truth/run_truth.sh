@@ -150,7 +150,9 @@ daemon_state() { # for the log, when something did not synchronise
 }
 # chronyd synchronised to the reference, its correction under 1 ms; ntpd
 # disciplining the kernel PLL (STA_PLL, STA_UNSYNC clear), its remaining
-# offset under 1 ms
+# offset under 1 ms and its maxerror under 20 ms (after its first step
+# ntpd writes seconds for a while, its filter's dispersion decaying: not
+# yet steady sync)
 synced() {
 	if [ $daemon = ntpsec ]; then
 		k=$("$cwtruth" --kstatus) || return 1
@@ -158,7 +160,8 @@ synced() {
 		eval "$k"
 		off=${offset_ns#-}
 		[ $((status & 0x1)) != 0 ] && [ $((status & 0x40)) = 0 ] &&
-			[ "$state" != 5 ] && [ "$off" -lt 1000000 ]
+			[ "$state" != 5 ] && [ "$off" -lt 1000000 ] &&
+			[ "$maxerror_us" -lt 20000 ]
 		return
 	fi
 	t=$(chronyc -c -n tracking 2>/dev/null) || return 1
