@@ -344,16 +344,27 @@ ok "exchanges with the host's reference"
 # (start) the daemon comes up and synchronises to the reference
 mark phase s_start
 if [ $daemon = ntpsec ]; then
-	# -G: step the first offset, whatever its size; then every update
-	# is under 0.5 ms and ntpd hands the clock to the kernel PLL at once
-	# (larger ones it would slew itself, by adjtime(), for up to 300 s)
-	start_ntpd -G || not_ok "ntpd started"
+	# -G: step the first offset, whatever its size.  ntpd hands the
+	# clock to the kernel PLL at its first update under 0.5 ms after
+	# that; until then, for up to 300 s, it slews by adjtime() itself
+	# and writes nothing to the kernel (unsynchronised: no bound).  A
+	# sample's error here reaches 2 ms, so that first update is luck:
+	# without it in 40 s, ntpd is started again, three times at most.
 	t0=$(uptime_s)
-	if wait_synced 60; then
-		ok "ntpd synchronised to the host's reference through the kernel PLL ($(kstatus status)) in $(($(uptime_s) - t0)) s"
-	else
-		not_ok "ntpd synchronised to the host's reference"
+	tries=0
+	while [ $tries -lt 3 ]; do
+		tries=$((tries + 1))
+		start_ntpd -G || echo "# ntpd did not start"
+		wait_synced 40 && break
+		echo "# ntpd not synchronised in 40 s (try $tries):"
 		daemon_state | comment
+		stop_ntpd TERM
+	done
+	if [ -n "$ntpd_pid" ]; then
+		ok "ntpd synchronised to the host's reference through the kernel PLL ($(kstatus status)) in $(($(uptime_s) - t0)) s, start $tries"
+	else
+		not_ok "ntpd synchronised to the host's reference in 3 starts"
+		start_ntpd -G
 	fi
 	pause 3
 fi
