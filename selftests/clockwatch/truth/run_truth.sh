@@ -158,6 +158,7 @@ synced() {
 		k=$("$cwtruth" --kstatus) || return 1
 		# state= status= maxerror_us= offset_ns= constant=
 		eval "$k"
+		# shellcheck disable=SC2154 # set by the eval
 		off=${offset_ns#-}
 		[ $((status & 0x1)) != 0 ] && [ $((status & 0x40)) = 0 ] &&
 			[ "$state" != 5 ] && [ "$off" -lt 1000000 ] &&
