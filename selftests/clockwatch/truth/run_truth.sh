@@ -153,12 +153,12 @@ daemon_state() { # for the log, when something did not synchronise
 # offset under 1 ms and its maxerror under 20 ms (after its first step
 # ntpd writes seconds for a while, its filter's dispersion decaying: not
 # yet steady sync)
+# shellcheck disable=SC2154 # state, status, ... set by the eval
 synced() {
 	if [ $daemon = ntpsec ]; then
 		k=$("$cwtruth" --kstatus) || return 1
 		# state= status= maxerror_us= offset_ns= constant=
 		eval "$k"
-		# shellcheck disable=SC2154 # set by the eval
 		off=${offset_ns#-}
 		[ $((status & 0x1)) != 0 ] && [ $((status & 0x40)) = 0 ] &&
 			[ "$state" != 5 ] && [ "$off" -lt 1000000 ] &&
