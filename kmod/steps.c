@@ -27,7 +27,10 @@
  * gone; a maxerror write by anyone else while it lives is not the
  * daemon's.  The daemon's writes make the clock SYNCHRONIZED (maxerror <
  * 16 s) or UNSYNCHRONIZED (16 s, the kernel's limit); silence for
- * freerun_after_s makes it FREE_RUNNING.  A step by anyone else, another
+ * freerun_after_s makes it FREE_RUNNING.  Its first update does not make
+ * it SYNCHRONIZED: ntpsec 1.2.2 writes maxerror 16 µs with STA_UNSYNC
+ * clear as it starts, before it has measured anything; the second does.
+ * A step by anyone else, another
  * process's change of the clock's rate or offset (frequency, tick, PLL
  * offset, adjtime(), the discipline's status bits), a VM fork or a
  * resume makes it DISRUPTED.  That ends at a maxerror write of the daemon
@@ -395,6 +398,10 @@ static u32 cw_sync_update(struct clockwatch_tracker *trk, s64 now_mono)
 	} else if (x->maxerror_us >= CW_MAXERROR_LIMIT_US) {
 		state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
 		reason = CLOCKWATCH_SYNC_R_MAXERROR_LIMIT;
+	} else if (!trk->prev_burst_raw_ns) {
+		/* One update only: it may be a placeholder written at start. */
+		state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
+		reason = CLOCKWATCH_SYNC_R_DAEMON_FIRST;
 	} else if (now_mono - x->maxerror_mono_ns >
 		   (s64)READ_ONCE(freerun_after_s) * NSEC_PER_SEC) {
 		state = CLOCKWATCH_SYNC_FREE_RUNNING;

@@ -606,10 +606,21 @@ TEST_F(ev, ntp_adjust_record)
 	ASSERT_EQ(123456, self->evs[k].ntp_adjust.new.maxerror_us);
 	ASSERT_EQ(2345, self->evs[k].ntp_adjust.new.esterror_us);
 	ASSERT_EQ(getpid(), self->evs[k].pid);
-	/* this process wrote maxerror: it is the sync daemon now */
+	/*
+	 * This process wrote maxerror: it is the sync daemon now, and its
+	 * first update does not make the clock synchronized (a daemon may
+	 * write a placeholder as it starts); its second, 150 ms on, does.
+	 */
 	ASSERT_EQ(getpid(), self->page->ext.daemon_pid);
-	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
 	ASSERT_EQ(123456, self->page->ext.maxerror_us);
+	ASSERT_EQ(CLOCKWATCH_SYNC_UNSYNCHRONIZED, self->page->ext.sync_state);
+	ASSERT_EQ(CLOCKWATCH_SYNC_R_DAEMON_FIRST, self->page->ext.sync_reason);
+	usleep(150000);
+	tx.modes = ADJ_MAXERROR | ADJ_ESTERROR;
+	tx.maxerror = 123456;
+	tx.esterror = 2345;
+	ASSERT_LE(0, adjtimex(&tx));
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
 }
 
 /* Sync state: a step by another process disrupts, the daemon recovers. */
@@ -618,6 +629,9 @@ TEST_F(ev, sync_state_from_evidence)
 	int n, k;
 
 	REQUIRE_DESTRUCTIVE();
+	/* Two updates: the daemon's first alone is not trusted. */
+	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
+	usleep(150000);
 	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
 	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, self->page->ext.sync_state);
 	drain(self->fd, self->evs, MAX_EVENTS);

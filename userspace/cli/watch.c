@@ -141,6 +141,8 @@ static const char *const sync_reasons[] = {
 	[CLOCKWATCH_SYNC_R_VMFORK]		= "vmfork",
 	[CLOCKWATCH_SYNC_R_RESUME]		= "resume",
 	[CLOCKWATCH_SYNC_R_HOST_PAUSE]		= "host_pause",
+	[CLOCKWATCH_SYNC_R_FOREIGN_ADJUST]	= "foreign_adjust",
+	[CLOCKWATCH_SYNC_R_DAEMON_FIRST]	= "daemon_first_update",
 };
 
 static const char *const ntp_fields[] = {

@@ -69,6 +69,8 @@ static __u32 module_reason(__u32 sync_reason)
 		return CW_REASON_HOST_PAUSE;
 	case CLOCKWATCH_SYNC_R_FOREIGN_ADJUST:
 		return CW_REASON_FOREIGN_ADJUST;
+	case CLOCKWATCH_SYNC_R_DAEMON_FIRST:
+		return CW_REASON_DAEMON_FIRST;
 	default:
 		return CW_REASON_MODULE;
 	}

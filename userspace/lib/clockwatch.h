@@ -249,6 +249,7 @@ enum cw_reason {
 	CW_REASON_MAXERROR_ZERO		= 18, /* the daemon wrote maxerror 0: no estimate */
 	CW_REASON_DAEMON_UNSYNC		= 19, /* the daemon says it is not synchronised */
 	CW_REASON_FOREIGN_ADJUST	= 20, /* another process changed the clock's rate */
+	CW_REASON_DAEMON_FIRST		= 21, /* the daemon's first update: not trusted */
 };
 
 /* struct cw_now.flags */

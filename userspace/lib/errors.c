@@ -77,6 +77,7 @@ static const char *const reasons[] = {
 	[CW_REASON_MAXERROR_ZERO]	= "the daemon wrote maxerror 0, which is no error estimate",
 	[CW_REASON_DAEMON_UNSYNC]	= "the daemon says it is not synchronised",
 	[CW_REASON_FOREIGN_ADJUST]	= "another process changed the clock's rate or offset",
+	[CW_REASON_DAEMON_FIRST]	= "the sync daemon has made one update only",
 };
 
 const char *cw_reason_str(__u32 reason)

@@ -124,8 +124,10 @@ struct clockwatch_ntp {
  *			the clock since
  * FREE_RUNNING		it did, but longer ago: the clock runs on its last
  *			frequency; the bound still holds, growing with drift
- * UNSYNCHRONIZED	no sync daemon seen, or it wrote maxerror = 16 s
- *			(the kernel's "unsynchronised" limit)
+ * UNSYNCHRONIZED	no sync daemon seen, it wrote maxerror = 16 s (the
+ *			kernel's "unsynchronised" limit), or it has made one
+ *			update only: some daemons write a placeholder as they
+ *			start (ntpsec 1.2.2: maxerror 16 µs before measuring)
  * DISRUPTED		the clock was stepped by another process than the
  *			sync daemon, the VM was forked or restored, or the
  *			machine resumed: do not trust it until the daemon
@@ -146,6 +148,7 @@ struct clockwatch_ntp {
 #define CLOCKWATCH_SYNC_R_RESUME	6 /* resumed from suspend */
 #define CLOCKWATCH_SYNC_R_HOST_PAUSE	7 /* the host paused the guest (kvmclock) */
 #define CLOCKWATCH_SYNC_R_FOREIGN_ADJUST 8 /* another process changed the clock's rate or offset */
+#define CLOCKWATCH_SYNC_R_DAEMON_FIRST	9 /* the daemon's first update: not trusted yet */
 
 /* Leap second armed (clockwatch_page.leap_pending). */
 #define CLOCKWATCH_LEAP_NONE		0

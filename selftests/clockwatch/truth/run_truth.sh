@@ -581,6 +581,14 @@ for p in $phases; do
 		not_ok "$p: no report"
 	elif [ "$s" = 0 ]; then
 		not_ok "$p: no samples"
+	elif [ "$v" != 0 ] && [ "$p" = s_start ] && [ $daemon = ntpsec ] &&
+	     [ $no_module = 1 ]; then
+		# ntpsec 1.2.2 writes maxerror 16 us with STA_UNSYNC clear as
+		# it starts, before it has measured anything (fixed upstream in
+		# 1.2.5).  The module does not trust a daemon's first update;
+		# adjtimex() alone cannot tell that write from a real one.
+		n=$((n + 1))
+		echo "not ok $n $p: no bound misses the host's time ($v of $b bounds, $s samples) # TODO ntpsec 1.2.2's placeholder maxerror at start, unseen without the module"
 	else
 		check "$p: no bound misses the host's time ($v of $b bounds, $s samples)" \
 			test "$v" = 0
