@@ -83,6 +83,7 @@
 #include <unistd.h>
 
 #include "clockwatch.h"
+#include "../cw_test.h"
 
 #define NSEC_PER_SEC	1000000000LL
 
@@ -781,17 +782,10 @@ static int adj(int modes, long value, const char *what)
 
 static int adj_offset(long long ns)
 {
-	struct timex tx = { .modes = ADJ_SETOFFSET | ADJ_NANO };
-	long long s = ns / NSEC_PER_SEC, rem = ns % NSEC_PER_SEC;
+	int err = cw_step_setoffset(ns);
 
-	if (rem < 0) {
-		rem += NSEC_PER_SEC;
-		s--;
-	}
-	tx.time.tv_sec = s;
-	tx.time.tv_usec = rem;	/* ns, with ADJ_NANO */
-	if (adjtimex(&tx) < 0) {
-		fprintf(stderr, "cwtruth: adjtimex(ADJ_SETOFFSET): %s\n", strerror(errno));
+	if (err) {
+		fprintf(stderr, "cwtruth: adjtimex(ADJ_SETOFFSET): %s\n", strerror(-err));
 		return 1;
 	}
 	return 0;
