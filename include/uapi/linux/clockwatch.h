@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR BSD-2-Clause) */
 /*
- * clockwatch: the ABI of /dev/clockwatch.
+ * clockwatch: the ABI of /dev/clockwatch, version 1.
  *
  * /dev/clockwatch has two ways out, for two kinds of reader:
  *
@@ -16,12 +16,28 @@
  *    CLOCKWATCH_EV_OVERRUN record with the exact number it missed.
  *    poll() and select() report POLLIN while a record is waiting.
  *
- * Every structure starts with, or is described by, a size and a version.
- * A field added later goes at the end and is present when the published
- * size covers it (CLOCKWATCH_FIELD_PRESENT); the version changes only when
- * the meaning of an existing field does.  Reserved fields are zero.
+ * Versioning, one scheme for every structure here: a structure carries
+ * its size (the page and the ioctl arguments in a @size field, event
+ * records in theirs), fields are only ever added at the end, and a field
+ * is present when the size covers it (CLOCKWATCH_FIELD_PRESENT for the
+ * page).  What the module does is said by feature bits
+ * (clockwatch_page.features, clockwatch_info.features), never by a
+ * version number.  @version is CLOCKWATCH_ABI_VERSION and would change
+ * only if an existing field changed its meaning, which version 1 never
+ * does.  Reserved fields are zero.
  *
- * Times are __s64 nanoseconds on the clock named in the field's comment.
+ * Times are nanoseconds, each field's clock and unit in its name and
+ * comment: *_mono_ns CLOCK_MONOTONIC, *_raw_ns CLOCK_MONOTONIC_RAW,
+ * *_real_ns CLOCK_REALTIME, as the initial time namespace sees them.  A
+ * reader in another time namespace adds its own offsets
+ * (/proc/self/timens_offsets: "monotonic" to MONOTONIC and MONOTONIC_RAW,
+ * "boottime" to BOOTTIME); libclockwatch does.
+ *
+ * Process ids: the page carries none.  Event records name the process
+ * as the reader's pid namespace sees it when it reads the record, 0 (and
+ * no comm) where that process is not visible from there;
+ * CLOCKWATCH_IOC_TASKS does the same for the sync daemon and the last
+ * step's caller.
  *
  * Reading the page (userspace):
  *
@@ -32,16 +48,15 @@
  *
  *	do {
  *		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
- *		if (seq & 1)
- *			continue;		// writer active: to the condition
  *		memcpy(&copy, p, sizeof(copy));
  *		__atomic_thread_fence(__ATOMIC_ACQUIRE);
  *	} while ((seq & 1) ||
  *		 __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
  *
- * A writer never holds the counter odd for longer than a few hundred
- * nanoseconds; bound the loop all the same (the library gives up with
- * -EAGAIN after one million tries).
+ * The loop ends only after a copy made while @seq was even and did not
+ * change.  A writer never holds the counter odd for longer than a few
+ * hundred nanoseconds; bound the loop all the same (libclockwatch gives
+ * up with -EAGAIN after one million tries).
  */
 #ifndef _UAPI_LINUX_CLOCKWATCH_H
 #define _UAPI_LINUX_CLOCKWATCH_H
@@ -51,22 +66,29 @@
 
 #define CLOCKWATCH_DEVICE		"/dev/clockwatch"
 #define CLOCKWATCH_MAGIC		0x48435743	/* "CWCH" little endian */
-#define CLOCKWATCH_PAGE_VERSION		1
+#define CLOCKWATCH_ABI_VERSION		1
 #define CLOCKWATCH_PAGE_SIZE		4096
 
-/* Feature bits of clockwatch_page.features: what this module instance does. */
+/*
+ * The ioctl type byte: 0xC7, unassigned in
+ * Documentation/userspace-api/ioctl/ioctl-number.rst; numbers 0x00-0x4F.
+ */
+#define CLOCKWATCH_IOC_MAGIC		0xC7
+
+/* Feature bits (clockwatch_page.features): what this module instance does. */
 #define CLOCKWATCH_FEAT_CLOCKS		(1ULL << 0) /* clocks snapshot kept current */
-#define CLOCKWATCH_FEAT_NTP		(1ULL << 1) /* adjtimex calls captured (kretprobe) */
+#define CLOCKWATCH_FEAT_NTP		(1ULL << 1) /* adjtimex calls captured */
 #define CLOCKWATCH_FEAT_EVENTS		(1ULL << 2) /* read() gives event records */
-#define CLOCKWATCH_FEAT_STEPS		(1ULL << 3) /* steps seen (gtod notifier) */
-#define CLOCKWATCH_FEAT_CAUSE_SETTIME	(1ULL << 4) /* do_settimeofday64 probed */
-#define CLOCKWATCH_FEAT_CAUSE_SETOFFSET	(1ULL << 5) /* timekeeping_inject_offset probed */
-#define CLOCKWATCH_FEAT_CAUSE_RESUME	(1ULL << 6) /* timekeeping_resume probed */
-#define CLOCKWATCH_FEAT_VMFORK		(1ULL << 7) /* VM fork/restore notifier */
-#define CLOCKWATCH_FEAT_TRACEPOINTS	(1ULL << 8) /* clockwatch:clock_step, :ntp_adjust */
+#define CLOCKWATCH_FEAT_STEPS		(1ULL << 3) /* every step seen */
+#define CLOCKWATCH_FEAT_CAUSE_SETTIME	(1ULL << 4) /* steps by settimeofday/clock_settime named */
+#define CLOCKWATCH_FEAT_CAUSE_SETOFFSET	(1ULL << 5) /* steps by ADJ_SETOFFSET named */
+#define CLOCKWATCH_FEAT_CAUSE_RESUME	(1ULL << 6) /* steps by resume from suspend named */
+#define CLOCKWATCH_FEAT_VMFORK		(1ULL << 7) /* VM fork/restore seen (vmgenid) */
+#define CLOCKWATCH_FEAT_TRACEPOINTS	(1ULL << 8) /* clockwatch:* tracepoints */
 #define CLOCKWATCH_FEAT_FREQ		(1ULL << 9) /* freq_* and slew_pending_ns measured */
 #define CLOCKWATCH_FEAT_SYNC_STATE	(1ULL << 10) /* sync_state derived */
-/* Bits 16..31 belong to the stall tracker (kmod/stall*.c). */
+#define CLOCKWATCH_FEAT_STALLS		(1ULL << 16) /* the per-CPU stall probe runs */
+/* Bits 24..31: the reference audit (the fields after unseen_step_ns). */
 
 /**
  * struct clockwatch_clocks - the system clocks read at one instant
@@ -92,10 +114,10 @@ struct clockwatch_clocks {
  * struct clockwatch_ntp - the kernel NTP state, as adjtimex() returns it
  * @offset_ns:		time offset still to be slewed, ns (timex.offset,
  *			converted from µs when STA_NANO is clear)
- * @freq:		frequency offset, ppm scaled by 2^16 (timex.freq)
+ * @freq_scaled_ppm:	frequency offset, ppm * 2^16 (timex.freq)
  * @maxerror_us:	maximum error, µs (timex.maxerror)
  * @esterror_us:	estimated error, µs (timex.esterror)
- * @constant:		PLL time constant (timex.constant)
+ * @constant:		PLL time constant, a log2 shift (timex.constant)
  * @tick_us:		µs between clock ticks (timex.tick)
  * @status:		STA_* bits (timex.status)
  * @time_state:		TIME_OK .. TIME_ERROR, adjtimex()'s return value
@@ -104,7 +126,7 @@ struct clockwatch_clocks {
  */
 struct clockwatch_ntp {
 	__s64 offset_ns;
-	__s64 freq;
+	__s64 freq_scaled_ppm;
 	__s64 maxerror_us;
 	__s64 esterror_us;
 	__s64 constant;
@@ -119,19 +141,20 @@ struct clockwatch_ntp {
  * Sync state (clockwatch_page.sync_state), derived from what the module
  * saw, never from what a daemon says about itself:
  *
- * SYNCHRONIZED		the sync daemon wrote maxerror < 16 s less than
- *			clockwatch.freerun_after_s ago, and nothing disrupted
- *			the clock since
+ * SYNCHRONIZED		the sync daemon's last update wrote maxerror < 16 s,
+ *			recently (within the module's free-run time, a
+ *			module parameter), and nothing disrupted the
+ *			clock since
  * FREE_RUNNING		it did, but longer ago: the clock runs on its last
  *			frequency; the bound still holds, growing with drift
  * UNSYNCHRONIZED	no sync daemon seen, it wrote maxerror = 16 s (the
  *			kernel's "unsynchronised" limit), or it has made one
  *			update only: some daemons write a placeholder as they
  *			start (ntpsec 1.2.2: maxerror 16 µs before measuring)
- * DISRUPTED		the clock was stepped by another process than the
- *			sync daemon, the VM was forked or restored, or the
- *			machine resumed: do not trust it until the daemon
- *			writes maxerror again
+ * DISRUPTED		the clock was stepped or its rate changed by another
+ *			process than the sync daemon, the VM was forked or
+ *			restored, or the machine resumed: do not trust it
+ *			until the daemon has updated twice after it
  */
 #define CLOCKWATCH_SYNC_UNSYNCHRONIZED	0
 #define CLOCKWATCH_SYNC_SYNCHRONIZED	1
@@ -142,11 +165,11 @@ struct clockwatch_ntp {
 #define CLOCKWATCH_SYNC_R_NO_DAEMON	0 /* no maxerror write seen yet */
 #define CLOCKWATCH_SYNC_R_MAXERROR	1 /* the daemon wrote maxerror < 16 s */
 #define CLOCKWATCH_SYNC_R_MAXERROR_LIMIT 2 /* the daemon wrote maxerror = 16 s */
-#define CLOCKWATCH_SYNC_R_DAEMON_SILENT	3 /* no maxerror write for freerun_after_s */
+#define CLOCKWATCH_SYNC_R_DAEMON_SILENT	3 /* no update for the free-run time */
 #define CLOCKWATCH_SYNC_R_FOREIGN_STEP	4 /* a step not made by the sync daemon */
 #define CLOCKWATCH_SYNC_R_VMFORK	5 /* VM forked or restored from a snapshot */
 #define CLOCKWATCH_SYNC_R_RESUME	6 /* resumed from suspend */
-#define CLOCKWATCH_SYNC_R_HOST_PAUSE	7 /* the host paused the guest (kvmclock) */
+/* 7: reserved for the host pause the reference audit will detect */
 #define CLOCKWATCH_SYNC_R_FOREIGN_ADJUST 8 /* another process changed the clock's rate or offset */
 #define CLOCKWATCH_SYNC_R_DAEMON_FIRST	9 /* the daemon's first update: not trusted yet */
 
@@ -156,101 +179,142 @@ struct clockwatch_ntp {
 #define CLOCKWATCH_LEAP_DELETE		2 /* STA_DEL: 23:59:59 skipped */
 
 /**
- * struct clockwatch_page_ext - the fields after struct clockwatch_page's
- *	original end, in the same page and under the same @seq
+ * struct clockwatch_page - the read-only page behind mmap() of /dev/clockwatch
  *
- * Present when clockwatch_page.size covers them (CLOCKWATCH_FIELD_PRESENT
- * on struct clockwatch_page, whose last member this is).
+ * CONSTANT FIELDS, set once when the module loads:
+ * @magic:	CLOCKWATCH_MAGIC
+ * @size:	bytes of this structure the module fills
+ * @version:	CLOCKWATCH_ABI_VERSION
+ * @__reserved0: zero
+ * @__reserved1: zero
+ * @features:	CLOCKWATCH_FEAT_* bits: hooks that are in place
  *
- * @step_seq:		steps seen since the module loaded; bumped before the
- *			stepping call returns to its caller
- * @event_seq:		sequence number the next event record will carry
- *			(= records emitted since load)
- * @last_step_delta_ns:	size of the last step: REALTIME - MONOTONIC after
- *			minus before, ns
- * @last_step_mono_ns:	when it happened, CLOCK_MONOTONIC
- * @last_step_real_ns:	when it happened, CLOCK_REALTIME after the step
- * @last_step_cause:	CLOCKWATCH_STEP_* of the last step
- * @last_step_pid:	its caller's process id (tgid); 0 without a caller
- * @last_step_comm:	its caller's comm, NUL-padded
- * @sync_state:		CLOCKWATCH_SYNC_*
- * @sync_reason:	CLOCKWATCH_SYNC_R_*
- * @sync_mono_ns:	when @sync_state last changed, CLOCK_MONOTONIC
- * @maxerror_mono_ns:	when the sync daemon last wrote maxerror,
- *			CLOCK_MONOTONIC; 0 = never
- * @maxerror_raw_ns:	the same instant, CLOCK_MONOTONIC_RAW: the anchor
- *			of the error bound, bound(now) = @maxerror_us +
- *			drift * (raw(now) - @maxerror_raw_ns)
- * @maxerror_us:	the maxerror written then, µs
- * @esterror_us:	the esterror in force after that write, µs
- * @daemon_pid:		the sync daemon: the process (tgid) that last wrote
- *			maxerror; 0 = none seen
- * @daemon_comm:	its comm, NUL-padded
- * @freq_real_short_ppb: rate of CLOCK_REALTIME against MONOTONIC_RAW minus
- *			1, ppb, over the last @freq_short_window_ns, steps
- *			taken out
- * @freq_mono_short_ppb: the same for CLOCK_MONOTONIC
- * @freq_real_long_ppb:	as @freq_real_short_ppb over @freq_long_window_ns
- * @freq_mono_long_ppb:	as @freq_mono_short_ppb over @freq_long_window_ns
- * @freq_short_window_ns: the short window actually measured (about 1 s),
- *			MONOTONIC_RAW ns; 0 = no measurement yet
- * @freq_long_window_ns: the long window actually measured (up to 60 s)
- * @slew_pending_ns:	offset the kernel has still to slew in, ns: the
- *			PLL or adjtime() offset last reported by adjtimex,
- *			less what the clock was measured to have gained
- *			on its set frequency since
- * @slew_mono_ns:	when @slew_pending_ns was computed, CLOCK_MONOTONIC
- * @leap_pending:	CLOCKWATCH_LEAP_*
- * @time_state:		TIME_OK .. TIME_ERROR last seen (adjtimex return or
- *			a leap second)
- * @ntp_missed:		adjtimex() calls the probe could not capture (too
- *			many at once): their events are missing
- * @events_dropped:	events the module could not record at all
- * @maxerror_interval_raw_ns: the sync daemon's update interval: MONOTONIC_RAW
- *			from its previous maxerror write to its last one
- *			(@maxerror_raw_ns); 0 = fewer than two writes seen by
- *			the same daemon.  Readers call the clock free running
- *			once the daemon has been silent for 8 such intervals
- * @step_inflight:	steps entered (settimeofday, clock_settime,
- *			ADJ_SETOFFSET, resume) whose result the page does not
- *			show yet: while non-zero, CLOCK_REALTIME may already
- *			hold a value the rest of the page does not describe
- * @__pad3:		zero
- * @disrupt_raw_ns:	when the last disruption happened, MONOTONIC_RAW;
- *			0 = none since load.  A DISRUPTED state ends at a
- *			maxerror write of the daemon whose previous write also
- *			came after this instant
- * @report_raw_ns:	when the last daemon report was accepted
- *			(CLOCKWATCH_IOC_DAEMON_REPORT), MONOTONIC_RAW; 0 = none
+ * NON-CONSTANT FIELDS, PROTECTED BY @seq:
+ * @seq:	sequence counter: odd while the module writes; a copy is
+ *		consistent when @seq was even and unchanged around it
+ * @__pad1:	zero
+ * @disruption_count: disruptions seen since the module loaded: changes on
+ *		every foreign step, foreign rate change, VM fork or restore
+ *		and resume, whether or not the state was already
+ *		DISRUPTED.  A reader that remembers it can tell that
+ *		something happened since it last looked without reading the
+ *		event stream
+ * @update_count: completed updates of this page
+ * @clocks:	the clocks, read at one instant when the page was last
+ *		updated (at least every refresh period of the module)
+ * @ntp:	the NTP state after the most recent adjtimex() call by any
+ *		process (reads included), valid when @ntp_mono_ns != 0
+ * @ntp_mono_ns: when @ntp was captured, CLOCK_MONOTONIC; 0 = never
+ * @ntp_raw_ns:	the same instant, CLOCK_MONOTONIC_RAW
+ * @ntp_calls:	adjtimex() calls seen since the module loaded
+ * @ntp_writes:	of those, calls that asked to change something
+ *		(modes != 0) and succeeded
+ * @step_seq:	steps seen since the module loaded; bumped before the
+ *		stepping call returns to its caller
+ * @event_seq:	seq the next event record will carry (= records emitted
+ *		since load)
+ * @last_step_delta_ns: size of the last step: REALTIME - MONOTONIC after
+ *		minus before, ns
+ * @last_step_mono_ns: when it happened, CLOCK_MONOTONIC
+ * @last_step_real_ns: when it happened, CLOCK_REALTIME after the step
+ * @last_step_cause: CLOCKWATCH_STEP_* of the last step
+ * @last_step_flags: CLOCKWATCH_STEPF_* of the last step
+ * @sync_state:	CLOCKWATCH_SYNC_*
+ * @sync_reason: CLOCKWATCH_SYNC_R_*
+ * @sync_mono_ns: when @sync_state last changed, CLOCK_MONOTONIC
+ * @maxerror_mono_ns: when the sync daemon's last update wrote maxerror,
+ *		CLOCK_MONOTONIC; 0 = never
+ * @maxerror_raw_ns: the same instant, CLOCK_MONOTONIC_RAW: the anchor of
+ *		the error bound, bound(now) = @maxerror_us + drift *
+ *		(raw(now) - @maxerror_raw_ns)
+ * @maxerror_us: the maxerror written then, µs
+ * @esterror_us: the esterror in force after that write, µs
+ * @daemon_count: sync daemons seen since load: changes when another
+ *		process becomes the sync daemon (CLOCKWATCH_IOC_TASKS says
+ *		which); 0 = none seen
+ * @__pad2:	zero
+ * @freq_short_ppb: rate of CLOCK_MONOTONIC against CLOCK_MONOTONIC_RAW
+ *		minus 1, ppb, over the last @freq_short_window_raw_ns.
+ *		CLOCK_REALTIME runs at the same rate between steps
+ * @freq_long_ppb: the same over @freq_long_window_raw_ns
+ * @freq_short_window_raw_ns: the short window actually measured (about
+ *		1 s), MONOTONIC_RAW ns; 0 = no measurement yet
+ * @freq_long_window_raw_ns: the long window actually measured (up to 60 s)
+ * @slew_pending_ns: offset the kernel has still to slew in, ns: the PLL or
+ *		adjtime() offset last reported by adjtimex, less what the
+ *		clock was measured to have gained on its set frequency since
+ * @slew_mono_ns: when @slew_pending_ns was computed, CLOCK_MONOTONIC
+ * @leap_pending: CLOCKWATCH_LEAP_*
+ * @time_state:	TIME_OK .. TIME_ERROR last seen (adjtimex return or a leap
+ *		second); -1 until the module has seen one
+ * @ntp_missed:	adjtimex() calls the probe could not capture (too many at
+ *		once): their events are missing
+ * @events_dropped: events the module could not record at all
+ * @maxerror_interval_raw_ns: the sync daemon's update interval:
+ *		MONOTONIC_RAW from its previous update to its last one
+ *		(@maxerror_raw_ns); 0 = fewer than two updates seen from the
+ *		same daemon.  Readers call the clock free running once the
+ *		daemon has been silent for 8 such intervals
+ * @step_inflight: steps entered (settimeofday, clock_settime,
+ *		ADJ_SETOFFSET, resume) whose result the page does not show
+ *		yet: while non-zero, CLOCK_REALTIME may already hold a value
+ *		the rest of the page does not describe
+ * @__pad3:	zero
+ * @disrupt_raw_ns: when the last disruption happened, MONOTONIC_RAW; 0 =
+ *		none since load.  A DISRUPTED state ends at an update of the
+ *		daemon whose previous update also came after this instant
+ * @report_raw_ns: when the last daemon report was accepted
+ *		(CLOCKWATCH_IOC_DAEMON_REPORT), MONOTONIC_RAW; 0 = none
  * @report_correction_ns: the offset the daemon said it had still to
- *			correct then, ns (positive: the clock is behind)
- * @report_anchor_raw_ns: the maxerror write the report goes with: its
- *			@maxerror_raw_ns ...
- * @report_maxerror_us:	... and its @maxerror_us
- * @report_step_seq:	@step_seq when the report was made
- * @report_source:	CLOCKWATCH_DREP_* of the report
- * @report_flags:	CLOCKWATCH_DREPF_* of the report
+ *		correct then, ns (positive: the clock is behind)
+ * @report_anchor_raw_ns: the update the report goes with: its
+ *		@maxerror_raw_ns ...
+ * @report_maxerror_us: ... and its @maxerror_us
+ * @report_step_seq: @step_seq when the report was made
+ * @report_source: CLOCKWATCH_DREP_* of the report
+ * @report_flags: CLOCKWATCH_DREPF_* of the report
  * @report_root_delay_ns: the daemon's root delay then, ns
  * @report_root_dispersion_ns: the daemon's root dispersion then, ns
- * @report_ref_real_ns:	the daemon's last clock update as it reports it,
- *			CLOCK_REALTIME
- * @unseen_step_ns:	the sum of the REALTIME steps other processes made
- *			that the daemon has not yet been seen to measure, ns:
- *			the clock may be off by this much more than the daemon
- *			says.  Back to 0 when the daemon steps the clock, when
- *			it reports (daemon report, or the PLL offset it writes)
- *			a correction within half of it of undoing it, or when
- *			a daemon started after the step writes maxerror
+ * @report_ref_real_ns: the daemon's last clock update as it reports it,
+ *		CLOCK_REALTIME
+ * @unseen_step_ns: the sum of the REALTIME steps other processes made
+ *		that the daemon has not yet been seen to measure, ns: the
+ *		clock may be off by this much more than the daemon says.
+ *		Back to 0 when the daemon steps the clock, when it reports
+ *		(daemon report, or the PLL offset it writes) a correction
+ *		within half of it of undoing it, or when a daemon started
+ *		after the step updates
+ *
+ * The structure is well under half of the page: fields added later (the
+ * reference audit first) go after @unseen_step_ns.
  */
-struct clockwatch_page_ext {
+struct clockwatch_page {
+	__u32 magic;
+	__u32 size;
+	__u16 version;
+	__u16 __reserved0;
+	__u32 __reserved1;
+	__u64 features;
+
+	__u32 seq;
+	__u32 __pad1;
+	__u64 disruption_count;
+	__u64 update_count;
+	struct clockwatch_clocks clocks;
+	struct clockwatch_ntp ntp;
+	__s64 ntp_mono_ns;
+	__s64 ntp_raw_ns;
+	__u64 ntp_calls;
+	__u64 ntp_writes;
+
 	__u64 step_seq;
 	__u64 event_seq;
 	__s64 last_step_delta_ns;
 	__s64 last_step_mono_ns;
 	__s64 last_step_real_ns;
 	__u32 last_step_cause;
-	__s32 last_step_pid;
-	char last_step_comm[16];
+	__u32 last_step_flags;
+
 	__u32 sync_state;
 	__u32 sync_reason;
 	__s64 sync_mono_ns;
@@ -258,15 +322,13 @@ struct clockwatch_page_ext {
 	__s64 maxerror_raw_ns;
 	__s64 maxerror_us;
 	__s64 esterror_us;
-	__s32 daemon_pid;
+	__u32 daemon_count;
 	__u32 __pad2;
-	char daemon_comm[16];
-	__s64 freq_real_short_ppb;
-	__s64 freq_mono_short_ppb;
-	__s64 freq_real_long_ppb;
-	__s64 freq_mono_long_ppb;
-	__s64 freq_short_window_ns;
-	__s64 freq_long_window_ns;
+
+	__s64 freq_short_ppb;
+	__s64 freq_long_ppb;
+	__s64 freq_short_window_raw_ns;
+	__s64 freq_long_window_raw_ns;
 	__s64 slew_pending_ns;
 	__s64 slew_mono_ns;
 	__u32 leap_pending;
@@ -277,6 +339,7 @@ struct clockwatch_page_ext {
 	__u32 step_inflight;
 	__u32 __pad3;
 	__s64 disrupt_raw_ns;
+
 	__s64 report_raw_ns;
 	__s64 report_correction_ns;
 	__s64 report_anchor_raw_ns;
@@ -290,66 +353,22 @@ struct clockwatch_page_ext {
 	__s64 unseen_step_ns;
 };
 
-/**
- * struct clockwatch_page - the read-only page behind mmap() of /dev/clockwatch
- *
- * CONSTANT FIELDS, set once when the module loads:
- * @magic:	CLOCKWATCH_MAGIC
- * @size:	bytes of this structure the module fills
- * @version:	CLOCKWATCH_PAGE_VERSION
- * @__pad0:	zero
- * @features:	CLOCKWATCH_FEAT_* bits: hooks that are in place
- *
- * NON-CONSTANT FIELDS, PROTECTED BY @seq:
- * @seq:	sequence counter: odd while the module writes; a copy is
- *		consistent when @seq was even and unchanged around it
- * @__pad1:	zero
- * @update_count:	number of completed updates of this page
- * @clocks:	the clocks, read at one instant when the page was last
- *		updated (at least every clockwatch.refresh_us)
- * @ntp:	the NTP state after the most recent adjtimex() call by any
- *		process (reads included), valid when @ntp_mono_ns != 0
- * @ntp_mono_ns:	when @ntp was captured, CLOCK_MONOTONIC; 0 = never
- * @ntp_raw_ns:		when @ntp was captured, CLOCK_MONOTONIC_RAW
- * @ntp_calls:		adjtimex() calls seen since the module loaded
- * @ntp_writes:		of those, calls that asked to change something
- *			(modes != 0) and succeeded
- * @ext:	fields added later, see struct clockwatch_page_ext
- */
-struct clockwatch_page {
-	__u32 magic;
-	__u32 size;
-	__u16 version;
-	__u16 __pad0;
-	__u32 __reserved0;
-	__u64 features;
-
-	__u32 seq;
-	__u32 __pad1;
-	__u64 update_count;
-	struct clockwatch_clocks clocks;
-	struct clockwatch_ntp ntp;
-	__s64 ntp_mono_ns;
-	__s64 ntp_raw_ns;
-	__u64 ntp_calls;
-	__u64 ntp_writes;
-	struct clockwatch_page_ext ext;
-};
-
 /* Is @field covered by the size the module published in @page? */
 #define CLOCKWATCH_FIELD_PRESENT(page, field)				\
 	((page)->size >= __builtin_offsetof(struct clockwatch_page, field) + \
 			 sizeof((page)->field))
 
 /*
- * Per-CPU stalls: a probe, histograms, stall records and a test injector.
+ * Per-CPU stalls: a probe, histograms and stall records.
  *
- * On every CPU the module runs an absolute, pinned, hard-irq hrtimer with
- * a fixed period (clockwatch.probe_period_us) and measures how late each
- * expiry runs: its latency, now - the time it was due (CLOCK_MONOTONIC).
- * Optionally (clockwatch.probe_thread) the expiry wakes a per-CPU
- * SCHED_FIFO kernel thread, whose latency is measured from the same due
- * time.
+ * On each probed CPU (by default the housekeeping CPUs: those not isolated
+ * with isolcpus= or nohz_full=) the module runs an absolute, pinned,
+ * hard-irq hrtimer with a fixed period and measures how late each expiry
+ * runs: its latency, now - the time it was due (CLOCK_MONOTONIC).
+ * Optionally the expiry wakes a per-CPU SCHED_FIFO kernel thread, whose
+ * latency is measured from the same due time.  The period, the threshold,
+ * the CPUs and the thread are module parameters; CLOCKWATCH_IOC_CPU_STATS
+ * reports the period and threshold in force.
  *
  * No coordinated omission.  When an expiry runs L ns late at period P,
  * floor(L / P) later expiries were due meanwhile and never ran on their
@@ -359,49 +378,26 @@ struct clockwatch_page {
  * histogram has one sample per expiry that ran; a filled histogram has one
  * sample per period that passed.
  *
- * A latency at or above clockwatch.stall_threshold_us is a stall: one
+ * A latency at or above the stall threshold is a stall: one
  * struct clockwatch_stall, however many periods it covers.
  */
-#define CLOCKWATCH_IOC_MAGIC		0xC7
-
-/* clockwatch_page.features bits of the stall tracker. */
-#define CLOCKWATCH_FEAT_STALLS		(1ULL << 16) /* the per-CPU probe runs */
-#define CLOCKWATCH_FEAT_INJECT		(1ULL << 17) /* the test injector is allowed */
-
 /*
  * Histogram buckets, in ns: log2 with 8 linear sub-buckets.  Values below
  * 16 ns have a bucket each; a value v >= 8 with e = floor(log2(v)) goes to
  * bucket (e - 2) * 8 + ((v >> (e - 3)) & 7), of width 2^(e - 3), at most
- * 1/8 of the values it holds.  The last bucket starts at 15 * 2^36 ns
- * (about 1031 s) and also holds everything above it.
+ * 1/8 of the values it holds; bucket i >= 8 starts at
+ * (8 + (i & 7)) << ((i >> 3) - 1) ns.  The last bucket starts at
+ * 15 * 2^36 ns (about 1031 s) and also holds everything above it.  Every
+ * bucket counts the values v with lo(i) <= v < lo(i + 1).
  */
 #define CLOCKWATCH_HIST_BUCKETS		304
-
-/* The lowest value of bucket @i, ns. */
-static inline __u64 clockwatch_hist_bucket_lo(unsigned int i)
-{
-	if (i < 8)
-		return i;
-	return (__u64)(8 + (i & 7)) << ((i >> 3) - 1);
-}
-
-/* The bucket of value @v, ns. */
-static inline unsigned int clockwatch_hist_bucket(__u64 v)
-{
-	unsigned int e;
-
-	if (v < 8)
-		return (unsigned int)v;
-	e = 63 - __builtin_clzll(v);
-	if (e > 39)
-		return CLOCKWATCH_HIST_BUCKETS - 1;
-	return (e - 2) * 8 + (unsigned int)((v >> (e - 3)) & 7);
-}
 
 /**
  * struct clockwatch_hist - a latency histogram
  * @count:	samples
- * @sum_ns:	their sum, ns
+ * @sum_ns:	their sum, ns; U64_MAX once it would overflow (a filled
+ *		histogram reaches it after about an hour of stall at a
+ *		100 µs period)
  * @min_ns:	smallest sample, ns (0 when @count is 0)
  * @max_ns:	largest sample, ns
  * @buckets:	samples per bucket, see CLOCKWATCH_HIST_BUCKETS
@@ -451,7 +447,11 @@ enum clockwatch_hist_kind {
  *			wake-up still pending
  * @hist:		out: histograms, indexed by enum clockwatch_hist_kind
  *
- * Reading does not reset anything; CLOCKWATCH_IOC_STALL_RESET does.
+ * Reading does not reset anything; CLOCKWATCH_IOC_STALL_RESET does.  The
+ * copy is taken without stopping the probe and is consistent; -EAGAIN
+ * when the probe changed the counters during each of many tries (a
+ * period shorter than a copy), -EINVAL for a CPU that is not possible.
+ * A CPU the probe does not run on answers without CLOCKWATCH_CPU_ACTIVE.
  */
 struct clockwatch_cpu_stats {
 	__u32 size;
@@ -479,8 +479,10 @@ struct clockwatch_cpu_stats {
 #define CLOCKWATCH_ATTR_STEAL		(1U << 0) /* steal time is accounted (CONFIG_PARAVIRT) */
 /* irq times are exact (IRQ_TIME_ACCOUNTING); without it, sampled by the tick */
 #define CLOCKWATCH_ATTR_IRQTIME		(1U << 1)
-#define CLOCKWATCH_ATTR_KVMCLOCK	(1U << 2) /* kvmclock visible: host pauses can show */
-#define CLOCKWATCH_ATTR_HOST_PAUSED	(1U << 3) /* kvmclock said the host stopped the guest */
+/*
+ * A host pause does not show here: every guest clock stops with the
+ * guest, so the probe's latency does not include it.
+ */
 
 /**
  * struct clockwatch_stall - one stall: a probe latency over the threshold
@@ -494,7 +496,6 @@ struct clockwatch_cpu_stats {
  *			steal clock), ns
  * @irq_ns:		time in hard irq handlers, ns
  * @softirq_ns:		time in softirqs, ns
- * @host_pause_ns:	time the host kept the guest stopped (kvmclock), ns
  * @unexplained_ns:	the rest, ns
  * @irq_count:		hard interrupts that ran on the CPU, the probe's own
  *			excluded
@@ -505,8 +506,7 @@ struct clockwatch_cpu_stats {
  *
  * The counters are read at the expiry before the stall and at the late
  * one, and each part is capped so that @steal_ns + @irq_ns + @softirq_ns
- * + @host_pause_ns + @unexplained_ns == @duration_ns, in that order of
- * precedence.
+ * + @unexplained_ns == @duration_ns, in that order of precedence.
  */
 struct clockwatch_stall {
 	__u64 seq;
@@ -517,7 +517,6 @@ struct clockwatch_stall {
 	__u64 steal_ns;
 	__u64 irq_ns;
 	__u64 softirq_ns;
-	__u64 host_pause_ns;
 	__u64 unexplained_ns;
 	__u32 irq_count;
 	__u32 softirq_count;
@@ -530,14 +529,23 @@ struct clockwatch_stall {
  * struct clockwatch_stall_log - CLOCKWATCH_IOC_STALL_LOG: recent stalls
  * @size:	in: sizeof(struct clockwatch_stall_log)
  * @max:	in: room at @stalls, in records
- * @from_seq:	in: the first stall wanted (0 or 1: the oldest kept)
+ * @from_seq:	in: the first stall wanted; stalls are numbered from 1,
+ *		and 0 asks for the same as 1
  * @stalls:	in: user pointer to @max struct clockwatch_stall
  * @count:	out: records copied, oldest first
  * @__reserved0: in: zero
- * @next_seq:	out: pass as @from_seq to read on
- * @lost:	out: stalls from @from_seq on that were no longer kept
+ * @next_seq:	out: pass as @from_seq to read on: the stall after the
+ *		last one copied; with none copied, the oldest one kept from
+ *		@from_seq on (or the next to come)
+ * @lost:	out: stalls from @from_seq on (from 1 for 0) that the log
+ *		no longer held, also when @max is 0.  With @from_seq 0 or 1
+ *		that is every stall since the module loaded but the latest
+ *		CLOCKWATCH_STALL_LOG_LEN: not 0 once more stalls than that
+ *		happened
  *
  * The module keeps the latest CLOCKWATCH_STALL_LOG_LEN stalls of all CPUs.
+ * A reader that passes @next_seq back each time has @lost say exactly
+ * how many stalls it missed.
  */
 struct clockwatch_stall_log {
 	__u32 size;
@@ -552,73 +560,6 @@ struct clockwatch_stall_log {
 
 #define CLOCKWATCH_STALL_LOG_LEN	1024
 
-/* clockwatch_inject.mode: what the spin disables on the CPU. */
-#define CLOCKWATCH_INJECT_PREEMPT	1 /* preemption (a kworker on the CPU) */
-#define CLOCKWATCH_INJECT_IRQ		2 /* interrupts (an IPI handler) */
-#define CLOCKWATCH_INJECT_SOFTIRQ	3 /* bottom halves (a kworker on the CPU) */
-#define CLOCKWATCH_INJECT_EVENTS	4 /* no stall: CLOCKWATCH_IOC_INJECT_EVENTS */
-
-#define CLOCKWATCH_INJECT_MAX_NS	1000000000ULL	/* 1 s */
-
-/**
- * struct clockwatch_inject - CLOCKWATCH_IOC_INJECT: make a stall (tests)
- * @size:		in: sizeof(struct clockwatch_inject)
- * @cpu:		in: the CPU to stall
- * @mode:		in: CLOCKWATCH_INJECT_*
- * @__reserved0:	in: zero
- * @duration_ns:	in: how long to spin, 1 .. CLOCKWATCH_INJECT_MAX_NS
- * @start_ns:		out: when the spin started, CLOCK_MONOTONIC
- * @end_ns:		out: when it ended, CLOCK_MONOTONIC
- *
- * Refused with EPERM unless the module was loaded with inject=1 and the
- * caller has CAP_SYS_ADMIN.  Returns when the spin is over.
- */
-struct clockwatch_inject {
-	__u32 size;
-	__u32 cpu;
-	__u32 mode;
-	__u32 __reserved0;
-	__u64 duration_ns;
-	__s64 start_ns;
-	__s64 end_ns;
-};
-
-/* Records one CLOCKWATCH_IOC_INJECT_EVENTS call may ask for. */
-#define CLOCKWATCH_INJECT_MAX_EVENTS	65536
-
-/**
- * struct clockwatch_inject_events - CLOCKWATCH_IOC_INJECT_EVENTS: make
- *	event records (tests of the event stream under a flood)
- * @size:		in: sizeof(struct clockwatch_inject_events)
- * @count:		in: records to make, 1 .. CLOCKWATCH_INJECT_MAX_EVENTS
- * @first_seq:		out: seq of the first one
- * @last_seq:		out: seq of the last one; records of other sources
- *			may lie between
- * @__reserved:		in: zero
- *
- * Each record is a CLOCKWATCH_EV_INJECT with inject.mode
- * CLOCKWATCH_INJECT_EVENTS and inject.duration_ns its index in the call,
- * made through the same path as every other record.  Refused with EPERM
- * unless the module was loaded with inject=1 and the caller has
- * CAP_SYS_ADMIN.
- */
-struct clockwatch_inject_events {
-	__u32 size;
-	__u32 count;
-	__u64 first_seq;
-	__u64 last_seq;
-	__u64 __reserved[2];
-};
-
-#define CLOCKWATCH_IOC_CPU_STATS	\
-	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
-#define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
-#define CLOCKWATCH_IOC_STALL_LOG	\
-	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
-#define CLOCKWATCH_IOC_INJECT		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x43, struct clockwatch_inject)
-#define CLOCKWATCH_IOC_INJECT_EVENTS	\
-	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x44, struct clockwatch_inject_events)
-
 /*
  * Event records: read() of /dev/clockwatch.
  *
@@ -630,16 +571,16 @@ struct clockwatch_inject_events {
  * are skipped by their @size.
  */
 #define CLOCKWATCH_EVENT_SIZE		256
-#define CLOCKWATCH_EVENT_VERSION	1
 
 #define CLOCKWATCH_EV_OVERRUN		1 /* this reader missed records */
 #define CLOCKWATCH_EV_STEP		2 /* CLOCK_REALTIME (or TAI) was stepped */
 #define CLOCKWATCH_EV_NTP_ADJUST	3 /* an adjtimex-family call wrote NTP state */
 #define CLOCKWATCH_EV_LEAP		4 /* time_state moved (leap second armed, done) */
 #define CLOCKWATCH_EV_DISRUPTION	5 /* sync_state became or stopped being DISRUPTED */
-#define CLOCKWATCH_EV_STALL		6 /* reserved: a CPU stall (stall tracker) */
-#define CLOCKWATCH_EV_INJECT		7 /* reserved: the test injector acted */
-#define CLOCKWATCH_EV_PAUSE		8 /* reserved: a task pause (BPF tracker) */
+#define CLOCKWATCH_EV_STALL		6 /* a CPU stall: the probe ran late */
+/* 7: records of the module's test injector (debugfs), loaded with inject=1 */
+/* a task pause: libclockwatch's BPF tracker's records, never read() here */
+#define CLOCKWATCH_EV_PAUSE		8
 
 /* clockwatch_event.flags */
 #define CLOCKWATCH_EVF_TASK		(1U << 0) /* pid, tid, comm name the caller */
@@ -665,7 +606,7 @@ struct clockwatch_inject_events {
  * @real_after_ns:	CLOCK_REALTIME just after it (= the header's real_ns)
  * @tai_delta_ns:	change of TAI - REALTIME, ns (ADJ_TAI); a leap second
  *			leaves TAI alone, so this is -@delta_ns then
- * @step_seq:		clockwatch_page.ext.step_seq after this step
+ * @step_seq:		clockwatch_page.step_seq after this step
  * @cause:		CLOCKWATCH_STEP_*
  * @flags:		CLOCKWATCH_STEPF_*
  */
@@ -694,24 +635,24 @@ struct clockwatch_step {
  * struct clockwatch_ntp_adjust - payload of CLOCKWATCH_EV_NTP_ADJUST
  * @modes:	timex.modes as the caller passed them (ADJ_*)
  * @ret:	the call's return: the time_state (TIME_OK..TIME_ERROR), or a
- *		negative errno (then @new is @old)
+ *		negative errno (then @after is @before)
  * @written:	CLOCKWATCH_NTPF_* of the fields the call wrote
  * @__reserved:	zero
- * @old_mono_ns: when @old was captured, CLOCK_MONOTONIC: @old is the state
+ * @before_mono_ns: when @before was captured, CLOCK_MONOTONIC: @before is the state
  *		after the previous adjtimex call of any process (reads
  *		included); the kernel's own per-second updates since (maxerror
  *		grows by 500 µs/s, the PLL offset shrinks) are not in it
- * @old:	NTP state before the call, as far as the module saw
- * @new:	NTP state after the call, exact
+ * @before:	NTP state before the call, as far as the module saw
+ * @after:	NTP state after the call, exact
  */
 struct clockwatch_ntp_adjust {
 	__u32 modes;
 	__s32 ret;
 	__u32 written;
 	__u32 __reserved;
-	__s64 old_mono_ns;
-	struct clockwatch_ntp old;
-	struct clockwatch_ntp new;
+	__s64 before_mono_ns;
+	struct clockwatch_ntp before;
+	struct clockwatch_ntp after;
 };
 
 /**
@@ -760,36 +701,39 @@ struct clockwatch_overrun {
  * struct clockwatch_event - one record read() from /dev/clockwatch
  * @size:	CLOCKWATCH_EVENT_SIZE: skip this many bytes to the next record
  * @type:	CLOCKWATCH_EV_*
- * @version:	CLOCKWATCH_EVENT_VERSION
+ * @__reserved0: zero
  * @flags:	CLOCKWATCH_EVF_*
  * @cpu:	CPU the event was recorded on
- * @__reserved:	zero
+ * @__reserved1: zero
  * @seq:	sequence number, one per record emitted, from 0 at module
  *		load, gap-free: a reader sees every seq or is told with an
  *		OVERRUN record which it missed
  * @mono_ns:	when, CLOCK_MONOTONIC
  * @real_ns:	when, CLOCK_REALTIME (after the step, for a step)
  * @raw_ns:	when, CLOCK_MONOTONIC_RAW
- * @pid:	process (tgid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
- * @tid:	thread (pid) of the caller, with CLOCKWATCH_EVF_TASK; else 0
- * @comm:	caller's comm, NUL-padded, with CLOCKWATCH_EVF_TASK
+ * @pid:	process (tgid) of the caller, with CLOCKWATCH_EVF_TASK.  A
+ *		reader in the initial pid namespace gets it as recorded;
+ *		another reader as its own pid namespace numbers the caller
+ *		at read(), or 0 (and CLOCKWATCH_EVF_TASK clear) when the
+ *		caller is not visible from there or has exited
+ * @tid:	thread (pid) of the caller, the same way; 0 when the
+ *		thread has exited but its process is still visible
+ * @comm:	caller's comm, NUL-padded, when @pid is not 0
  * @step:	CLOCKWATCH_EV_STEP
  * @ntp_adjust:	CLOCKWATCH_EV_NTP_ADJUST
  * @leap:	CLOCKWATCH_EV_LEAP
  * @disruption:	CLOCKWATCH_EV_DISRUPTION
  * @overrun:	CLOCKWATCH_EV_OVERRUN
  * @stall:	CLOCKWATCH_EV_STALL
- * @inject:	CLOCKWATCH_EV_INJECT: the injector's request and its true
- *		start and end
- * @__payload:	the payload's room; STALL, INJECT and PAUSE payloads go here
+ * @__payload:	the payload's room
  */
 struct clockwatch_event {
 	__u16 size;
 	__u16 type;
-	__u16 version;
+	__u16 __reserved0;
 	__u16 flags;
 	__u32 cpu;
-	__u32 __reserved;
+	__u32 __reserved1;
 	__u64 seq;
 	__s64 mono_ns;
 	__s64 real_ns;
@@ -804,7 +748,6 @@ struct clockwatch_event {
 		struct clockwatch_disruption disruption;
 		struct clockwatch_overrun overrun;
 		struct clockwatch_stall stall;
-		struct clockwatch_inject inject;
 		__u8 __payload[CLOCKWATCH_EVENT_PAYLOAD_SIZE];
 	};
 };
@@ -813,17 +756,13 @@ struct clockwatch_event {
  * ioctls.  Reserved fields are zero on input, or the call fails with
  * -EINVAL; an unknown command fails with -ENOTTY.
  */
-#ifndef CLOCKWATCH_IOC_MAGIC
-#define CLOCKWATCH_IOC_MAGIC		0xC7	/* shared with the stall ioctls */
-#endif
-
 /**
  * struct clockwatch_info - CLOCKWATCH_IOC_INFO: what this module does
  * @size:	in: sizeof(struct clockwatch_info) as the caller knows it
  *		(at least up to @__reserved); out: as the module knows it
- * @version:	out: CLOCKWATCH_PAGE_VERSION
+ * @version:	out: CLOCKWATCH_ABI_VERSION
  * @event_size:	out: CLOCKWATCH_EVENT_SIZE
- * @ring_entries: out: records the event ring holds (clockwatch.ring_entries)
+ * @ring_entries: out: records the event ring holds
  * @features:	out: clockwatch_page.features
  * @event_head:	in: zero; out: seq the next event record will carry
  * @cursor:	in: zero; out: seq of the next record read() on this file
@@ -859,11 +798,11 @@ struct clockwatch_info {
  * @daemon_pid:		in: the daemon the report comes from, as the
  *			caller's pid namespace sees it: it must be the sync
  *			daemon the module knows, else -ESRCH
- * @anchor_raw_ns:	in: clockwatch_page.ext.maxerror_raw_ns, as read
+ * @anchor_raw_ns:	in: clockwatch_page.maxerror_raw_ns, as read
  *			before asking the daemon: the report goes with that
  *			maxerror write.  -EAGAIN when the daemon wrote since
  *			(ask it again)
- * @step_seq:		in: clockwatch_page.ext.step_seq read then; -EAGAIN
+ * @step_seq:		in: clockwatch_page.step_seq read then; -EAGAIN
  *			when the clock was stepped since
  * @correction_ns:	in: the offset the daemon has still to correct, ns;
  *			positive when the clock is behind (chrony's "System
@@ -877,7 +816,7 @@ struct clockwatch_info {
  * Needs CAP_SYS_TIME: a report changes the bound every reader computes.
  * The module takes the time of the call and the maxerror it pairs with
  * from its own records, and publishes the report on the page
- * (clockwatch_page.ext.report_*).  It never changes the clock.
+ * (clockwatch_page.report_*).  It never changes the clock.
  */
 struct clockwatch_daemon_report {
 	__u32 size;
@@ -895,5 +834,49 @@ struct clockwatch_daemon_report {
 
 #define CLOCKWATCH_IOC_DAEMON_REPORT	\
 	_IOW(CLOCKWATCH_IOC_MAGIC, 0x02, struct clockwatch_daemon_report)
+
+/**
+ * struct clockwatch_tasks - CLOCKWATCH_IOC_TASKS: the processes the page
+ *	speaks of, as the caller's pid namespace sees them
+ * @size:		in: sizeof(struct clockwatch_tasks)
+ * @__reserved0:	in: zero
+ * @daemon_pid:		out: the sync daemon (tgid); 0 = none seen, or not
+ *			visible from the caller's pid namespace
+ * @last_step_pid:	out: the caller of the last step (tgid); 0 = no
+ *			step with a caller, or not visible
+ * @daemon_count:	out: clockwatch_page.daemon_count these answers go
+ *			with
+ * @step_seq:		out: clockwatch_page.step_seq these answers go with
+ * @daemon_comm:	out: the daemon's comm when @daemon_pid is not 0
+ * @last_step_comm:	out: the step's caller's comm when @last_step_pid
+ *			is not 0
+ * @__reserved:		in: zero; out: zero
+ *
+ * Needs no privilege: a process only learns of processes it could see in
+ * /proc.  A process that has exited reads as 0.  The answer is the
+ * module's latest, which the page may show a moment later: @daemon_count
+ * and @step_seq are never behind the page read before the call, and a
+ * reader that wants the two to match reads the page until they do.
+ */
+struct clockwatch_tasks {
+	__u32 size;
+	__u32 __reserved0;
+	__s32 daemon_pid;
+	__s32 last_step_pid;
+	__u64 daemon_count;
+	__u64 step_seq;
+	char daemon_comm[16];
+	char last_step_comm[16];
+	__u64 __reserved[2];
+};
+
+#define CLOCKWATCH_IOC_TASKS		_IOWR(CLOCKWATCH_IOC_MAGIC, 0x03, struct clockwatch_tasks)
+
+/* Per-CPU stalls (see struct clockwatch_cpu_stats, struct clockwatch_stall). */
+#define CLOCKWATCH_IOC_CPU_STATS	\
+	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x40, struct clockwatch_cpu_stats)
+#define CLOCKWATCH_IOC_STALL_RESET	_IO(CLOCKWATCH_IOC_MAGIC, 0x41)
+#define CLOCKWATCH_IOC_STALL_LOG	\
+	_IOWR(CLOCKWATCH_IOC_MAGIC, 0x42, struct clockwatch_stall_log)
 
 #endif /* _UAPI_LINUX_CLOCKWATCH_H */
