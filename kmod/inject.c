@@ -2,13 +2,17 @@
 /*
  * clockwatch: the stall injector, for tests only.
  *
+ * Not part of /dev/clockwatch: loaded with inject=1, the module creates
+ * the debugfs file CLOCKWATCH_INJECT_PATH, whose ioctls (declared in
+ * include/clockwatch/inject.h, a header of the tests, never installed)
+ * are:
+ *
  * CLOCKWATCH_IOC_INJECT spins on one CPU for a given time with interrupts,
  * preemption or bottom halves disabled, and returns when the spin started
  * and ended (CLOCK_MONOTONIC): the truth a test holds the probe's stall
  * records against.  Interrupts are disabled by running the spin in an
  * IPI handler on the CPU (smp_call_function_single()); preemption and
- * bottom halves by running it in a kworker bound to the CPU.  The module
- * refuses it unless loaded with inject=1.
+ * bottom halves by running it in a kworker bound to the CPU.
  *
  * CLOCKWATCH_IOC_INJECT_EVENTS makes a given number of event records, for
  * tests of the event stream under more records a second than real clock
@@ -20,6 +24,9 @@
 #include <linux/completion.h>
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/fs.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/preempt.h>
@@ -28,12 +35,24 @@
 #include <linux/uaccess.h>
 #include <linux/workqueue.h>
 
+#include <clockwatch/inject.h>
+
 #include "clockwatch.h"
 #include "stall.h"
 
 static bool inject;
 module_param(inject, bool, 0444);
-MODULE_PARM_DESC(inject, "Allow the test-only stall injector (default 0)");
+MODULE_PARM_DESC(inject,
+		 "Create the test-only injector, debugfs clockwatch/inject (default 0)");
+
+static_assert(sizeof(struct clockwatch_inject) <= CLOCKWATCH_EVENT_PAYLOAD_SIZE);
+
+/*
+ * Set at init, cleared at exit after the debugfs file is gone (its
+ * removal waits for the calls in progress): only the file's ioctls use it.
+ */
+static struct clockwatch_dev *cw_inject_dev;	/* where the records go */
+static struct dentry *cw_inject_dir;		/* debugfs clockwatch/ */
 
 /**
  * struct cw_inject_ctx - one injection, on the caller's stack
@@ -88,33 +107,19 @@ static long cw_inject_softirq_fn(void *info)
 	return 0;
 }
 
-/**
- * clockwatch_inject_allowed() - was the module loaded with inject=1?
- *
- * Return: true when CLOCKWATCH_IOC_INJECT may be used.
- */
-bool clockwatch_inject_allowed(void)
-{
-	return inject;
-}
-
-/**
- * clockwatch_inject_ioctl() - CLOCKWATCH_IOC_INJECT
- * @cw: the device
- * @uarg: user pointer to struct clockwatch_inject
- *
- * Context: process; sleeps until the spin is over.
- * Return: 0; -EPERM without inject=1 or CAP_SYS_ADMIN; -EINVAL for a bad
+/*
+ * CLOCKWATCH_IOC_INJECT.  Context: process; sleeps until the spin is
+ * over.  Return: 0; -EPERM without CAP_SYS_ADMIN; -EINVAL for a bad
  * request or an offline CPU; -EFAULT.
  */
-long clockwatch_inject_ioctl(struct clockwatch_dev *cw, void __user *uarg)
+static long cw_inject_stall(struct clockwatch_dev *cw, void __user *uarg)
 {
 	struct clockwatch_inject req;
-	struct cw_inject_ctx ctx = {};
-	struct clockwatch_event ev = {};
+	struct cw_inject_ctx ctx;
+	struct clockwatch_event ev;
 	long ret;
 
-	if (!inject || !capable(CAP_SYS_ADMIN))
+	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -122,6 +127,7 @@ long clockwatch_inject_ioctl(struct clockwatch_dev *cw, void __user *uarg)
 	    !req.duration_ns || req.duration_ns > CLOCKWATCH_INJECT_MAX_NS ||
 	    req.cpu >= nr_cpu_ids)
 		return -EINVAL;
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.duration_ns = req.duration_ns;
 	init_completion(&ctx.done);
 
@@ -160,31 +166,29 @@ out_unlock:
 	req.start_ns = ctx.start_ns;
 	req.end_ns = ctx.end_ns;
 	/* The truth, for readers that hold stall events against it. */
+	memset(&ev, 0, sizeof(ev));
 	ev.type = CLOCKWATCH_EV_INJECT;
-	ev.inject = req;
+	memcpy(ev.__payload, &req, sizeof(req));
 	clockwatch_event_emit(cw, &ev);
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;
 }
 
-/**
- * clockwatch_inject_events_ioctl() - CLOCKWATCH_IOC_INJECT_EVENTS
- * @cw: the device
- * @uarg: user pointer to struct clockwatch_inject_events
- *
- * Context: process; may sleep between records.
- * Return: 0; -EPERM without inject=1 or CAP_SYS_ADMIN; -EINVAL for a bad
- * request; -EINTR when a signal stopped it (the records made so far
- * stay); -EFAULT.
+/*
+ * CLOCKWATCH_IOC_INJECT_EVENTS.  Context: process; may sleep between
+ * records.  Return: 0; -EPERM without CAP_SYS_ADMIN; -EINVAL for a bad
+ * request; -EINTR when a fatal signal stopped it (the records made so
+ * far stay); -EFAULT.
  */
-long clockwatch_inject_events_ioctl(struct clockwatch_dev *cw, void __user *uarg)
+static long cw_inject_events(struct clockwatch_dev *cw, void __user *uarg)
 {
 	struct clockwatch_inject_events req;
+	struct clockwatch_inject rec;
 	struct clockwatch_event ev;
 	u32 i;
 
-	if (!inject || !capable(CAP_SYS_ADMIN))
+	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -194,12 +198,14 @@ long clockwatch_inject_events_ioctl(struct clockwatch_dev *cw, void __user *uarg
 		return -EINVAL;
 
 	for (i = 0; i < req.count; i++) {
+		memset(&rec, 0, sizeof(rec));
+		rec.size = sizeof(rec);
+		rec.cpu = raw_smp_processor_id();
+		rec.mode = CLOCKWATCH_INJECT_EVENTS;
+		rec.duration_ns = i;
 		memset(&ev, 0, sizeof(ev));
 		ev.type = CLOCKWATCH_EV_INJECT;
-		ev.inject.size = sizeof(ev.inject);
-		ev.inject.cpu = raw_smp_processor_id();
-		ev.inject.mode = CLOCKWATCH_INJECT_EVENTS;
-		ev.inject.duration_ns = i;
+		memcpy(ev.__payload, &rec, sizeof(rec));
 		clockwatch_event_emit(cw, &ev);
 		if (!i)
 			req.first_seq = ev.seq;
@@ -211,4 +217,76 @@ long clockwatch_inject_events_ioctl(struct clockwatch_dev *cw, void __user *uarg
 	if (copy_to_user(uarg, &req, sizeof(req)))
 		return -EFAULT;
 	return 0;
+}
+
+/* ioctl() of the debugfs file: the injector's commands, nothing else. */
+static long cw_inject_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case CLOCKWATCH_IOC_INJECT:
+		return cw_inject_stall(cw_inject_dev, uarg);
+	case CLOCKWATCH_IOC_INJECT_EVENTS:
+		return cw_inject_events(cw_inject_dev, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations cw_inject_fops = {
+	.owner		= THIS_MODULE,
+	.open		= stream_open,
+	.unlocked_ioctl	= cw_inject_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+/**
+ * clockwatch_inject_init() - create the injector's debugfs file
+ * @cw: the device whose event stream gets the injector's records
+ *
+ * Only with inject=1; then debugfs clockwatch/inject (mode 0600).
+ *
+ * Return: 0, or a negative errno when inject=1 and the file cannot be
+ * created (no debugfs): a test run that asked for the injector fails to
+ * load rather than skip its tests.
+ */
+int clockwatch_inject_init(struct clockwatch_dev *cw)
+{
+	struct dentry *file;
+
+	if (!inject)
+		return 0;
+	cw_inject_dev = cw;
+	cw_inject_dir = debugfs_create_dir("clockwatch", NULL);
+	if (IS_ERR(cw_inject_dir))
+		goto err_dir;
+	file = debugfs_create_file("inject", 0600, cw_inject_dir, NULL,
+				   &cw_inject_fops);
+	if (IS_ERR(file)) {
+		debugfs_remove(cw_inject_dir);
+		cw_inject_dir = file;
+		goto err_dir;
+	}
+	return 0;
+
+err_dir:
+	pr_err("inject=1: no debugfs file for the injector (%ld)\n",
+	       PTR_ERR(cw_inject_dir));
+	cw_inject_dev = NULL;
+	return PTR_ERR(cw_inject_dir);
+}
+
+/**
+ * clockwatch_inject_exit() - remove the injector's debugfs file
+ *
+ * Waits for the injector's calls in progress to return.
+ */
+void clockwatch_inject_exit(void)
+{
+	if (IS_ERR_OR_NULL(cw_inject_dir))
+		return;
+	debugfs_remove(cw_inject_dir);
+	cw_inject_dir = NULL;
+	cw_inject_dev = NULL;
 }

@@ -8,21 +8,21 @@
  * paravirt steal clock gave the tick), hard irq and softirq time (exact
  * with CONFIG_IRQ_TIME_ACCOUNTING, else whole ticks that found the CPU in
  * an irq or softirq).  Counts come from kstat and, on x86, the arch's own
- * interrupt counters.  A KVM guest also sees kvmclock's "guest stopped"
- * flag, set by the host when it paused the guest.  Each part is capped by
- * what the parts before it left of the stall; what remains is
- * unexplained, so the parts add up to the duration.
+ * interrupt counters.  Each part is capped by what the parts before it
+ * left of the stall; what remains is unexplained, so the parts add up to
+ * the duration.
+ *
+ * A host pause is not attributed: it stops every clock of the guest, so
+ * the probe's latency does not contain it, and kvmclock's
+ * PVCLOCK_GUEST_STOPPED flag is cleared by the kernel's own pvclock reads
+ * and may outlast a short pause, so it cannot say which stall it was.
  */
 
 #include <linux/interrupt.h>
 #include <linux/kernel_stat.h>
 #include <linux/minmax.h>
 #include <linux/smp.h>
-
-#ifdef CONFIG_KVM_GUEST
-#include <asm/pvclock.h>	/* struct pvclock_vsyscall_time_info */
-#include <asm/kvmclock.h>
-#endif
+#include <linux/string.h>
 
 #include "clockwatch.h"
 #include "clockwatch_trace.h"
@@ -47,41 +47,13 @@ static u64 cw_arch_irqs(void)
 }
 #endif /* CONFIG_X86 */
 
-#ifdef CONFIG_KVM_GUEST
-/* kvmclock is in use on this CPU: the host's pauses can show. */
-static bool cw_kvmclock_visible(void)
-{
-	return this_cpu_read(hv_clock_per_cpu);
-}
-
-/*
- * Did the host stop the guest?  Only read the flag: the soft lockup
- * watchdog owns clearing it (kvm_check_and_clear_guest_paused()).
- */
-static bool cw_host_paused(void)
-{
-	return this_cpu_read(hv_clock_per_cpu) &&
-	       (READ_ONCE(this_cpu_pvti()->flags) & PVCLOCK_GUEST_STOPPED);
-}
-#else
-static bool cw_kvmclock_visible(void)
-{
-	return false;
-}
-
-static bool cw_host_paused(void)
-{
-	return false;
-}
-#endif /* CONFIG_KVM_GUEST */
-
 /**
- * cw_stall_snap_take() - read this CPU's attribution counters
+ * clockwatch_stall_snap_take() - read this CPU's attribution counters
  * @snap: where to put them
  *
  * Context: interrupts disabled, on the CPU being measured.
  */
-void cw_stall_snap_take(struct cw_stall_snap *snap)
+void clockwatch_stall_snap_take(struct clockwatch_stall_snap *snap)
 {
 	unsigned int cpu = smp_processor_id();
 	const u64 *cpustat = kcpustat_this_cpu->cpustat;
@@ -107,16 +79,16 @@ static u64 cw_take(u64 before, u64 after, u64 *left)
 }
 
 /**
- * cw_stall_attribute() - split a stall's duration by what the CPU did
+ * clockwatch_stall_attribute() - split a stall's duration by what the CPU did
  * @st: the stall, with @st->duration_ns set
  * @before: the counters at the expiry before the stall
  * @after: the counters at its end
  *
  * Context: interrupts disabled, on the stalled CPU.
  */
-void cw_stall_attribute(struct clockwatch_stall *st,
-			const struct cw_stall_snap *before,
-			const struct cw_stall_snap *after)
+void clockwatch_stall_attribute(struct clockwatch_stall *st,
+				const struct clockwatch_stall_snap *before,
+				const struct clockwatch_stall_snap *after)
 {
 	u64 left = st->duration_ns;
 	u64 irqs = after->irqs - before->irqs;
@@ -126,18 +98,10 @@ void cw_stall_attribute(struct clockwatch_stall *st,
 		st->attr_flags |= CLOCKWATCH_ATTR_STEAL;
 	if (IS_ENABLED(CONFIG_IRQ_TIME_ACCOUNTING))
 		st->attr_flags |= CLOCKWATCH_ATTR_IRQTIME;
-	if (cw_kvmclock_visible())
-		st->attr_flags |= CLOCKWATCH_ATTR_KVMCLOCK;
 
 	st->steal_ns = cw_take(before->steal_ns, after->steal_ns, &left);
 	st->irq_ns = cw_take(before->irq_ns, after->irq_ns, &left);
 	st->softirq_ns = cw_take(before->softirq_ns, after->softirq_ns, &left);
-	st->host_pause_ns = 0;
-	if (cw_host_paused()) {
-		st->attr_flags |= CLOCKWATCH_ATTR_HOST_PAUSED;
-		st->host_pause_ns = left;
-		left = 0;
-	}
 	st->unexplained_ns = left;
 	/* The interrupt that ran the late expiry is the probe's own. */
 	if (st->context == CLOCKWATCH_STALL_IRQ && irqs)
@@ -147,7 +111,7 @@ void cw_stall_attribute(struct clockwatch_stall *st,
 }
 
 /**
- * cw_stall_publish() - tell the world about a stall
+ * clockwatch_stall_publish() - tell the world about a stall
  * @cw: the device
  * @st: the stall, complete
  *
@@ -156,13 +120,15 @@ void cw_stall_attribute(struct clockwatch_stall *st,
  *
  * Context: hard irq or the probe thread; outside the probe's locks.
  */
-void cw_stall_publish(struct clockwatch_dev *cw, const struct clockwatch_stall *st)
+void clockwatch_stall_publish(struct clockwatch_dev *cw,
+			      const struct clockwatch_stall *st)
 {
-	struct clockwatch_event ev = {
-		.type = CLOCKWATCH_EV_STALL,
-		.stall = *st,
-	};
+	struct clockwatch_event ev;
 
+	/* Zeroed whole: the ring's copy goes to userspace, padding and all. */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CLOCKWATCH_EV_STALL;
+	ev.stall = *st;
 	trace_stall(st);
 	clockwatch_event_emit(cw, &ev);
 }
