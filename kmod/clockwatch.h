@@ -9,6 +9,37 @@
  * events.c	the event ring behind read() and poll()
  * steps.c	the clock tracker: steps, their causes, sync state, the
  *		measured frequency; tracepoints
+ * stall*.c	the per-CPU stall probe (stall.h)
+ *
+ * Locks and sequence counters, outermost first; a lock is only taken
+ * while none of those below it is held:
+ *
+ *	clockwatch_file.read_lock	mutex; one reader's cursor
+ *	cpus_read_lock()		the kernel's; the injector (inject.c)
+ *	timekeeper lock			the kernel's; held around the
+ *					pvclock_gtod notifier (steps.c)
+ *	clockwatch_dev.lock		raw; the page's writers
+ *	  page->seq			seqcount of the page, written under
+ *					clockwatch_dev.lock (page.c)
+ *	cw_stall_cpu.lock (stall.c)	raw, per CPU; the probe's writers
+ *	  cw_stall_cpu.seq		seqcount_raw_spinlock of the probe's
+ *					counts, written under that lock
+ *	cw_log_lock (stall.c)		raw; the stall log
+ *	clockwatch_tracker.lock		raw; the clock tracker (steps.c)
+ *	cw_marks_lock (steps.c)		raw; the step cause marks
+ *	clockwatch_dev.ev_lock		raw; the event ring's emitters
+ *	  clockwatch_dev.ev_claim	the ring's claim, read by lockless
+ *					readers as a seqcount (events.c)
+ *
+ * Every raw lock is taken with interrupts disabled.  Held together in
+ * practice: clockwatch_dev.lock around the tracker's lock and ev_lock
+ * (clockwatch_steps_publish()), the probe's lock around the log's, and
+ * the timekeeper lock around the tracker's, the marks' and ev_lock (the
+ * gtod notifier).  Nothing is emitted into the ring and nobody is woken
+ * under the tracker's lock.  The page and the ring are read without any
+ * lock.  Nothing that reads a clock with a retry loop (ktime_get*() but
+ * the *_fast_ns() ones) may run under the timekeeper lock, nor take
+ * clockwatch_dev.lock there: its holders read the clocks.
  */
 #ifndef _CLOCKWATCH_H
 #define _CLOCKWATCH_H
@@ -19,6 +50,8 @@
 #include <linux/miscdevice.h>
 #include <linux/mutex.h>
 #include <linux/notifier.h>
+#include <linux/pid.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/wait.h>
@@ -41,10 +74,28 @@ struct clockwatch_freq_sample {
 };
 
 /**
+ * struct clockwatch_task_id - a process the page speaks of, kept in the
+ *	module: the page carries no pid (a reader's pid namespace decides
+ *	what it may see, see clockwatch_task_nr_ns())
+ * @tgid:	its tgid in the initial pid namespace; 0 = none
+ * @mono_ns:	when the module saw it, CLOCK_MONOTONIC: a process that
+ *		started later and got the same tgid is another one
+ * @comm:	its comm then
+ */
+struct clockwatch_task_id {
+	pid_t tgid;
+	s64 mono_ns;
+	char comm[TASK_COMM_LEN];
+};
+
+/**
  * struct clockwatch_tracker - what the clock tracker knows, under its lock
- * @lock:		protects every field; a leaf, taken with interrupts
- *			disabled, also under the timekeeper lock
- * @ext:		the page's ext fields, as they will be published
+ * @lock:		protects every field; a leaf (see the lock order
+ *			above), taken with interrupts disabled, also under
+ *			the timekeeper lock
+ * @pub:		the page fields the tracker owns, as they will be
+ *			published: @pub.disruption_count, and @pub.step_seq
+ *			to the end (clockwatch_steps_publish())
  * @ntp_last:		NTP state after the last adjtimex call seen
  * @ntp_last_mono_ns:	when, CLOCK_MONOTONIC; 0 = none yet
  * @disrupted:		a disruption is in force until the daemon writes
@@ -59,21 +110,24 @@ struct clockwatch_freq_sample {
  * @slew_rate_ppb:	the rate the kernel was set to then (freq and tick),
  *			against MONOTONIC_RAW, ppb
  * @slew_valid:		@slew_base_ns and @slew_base are set
+ * @daemon:		the sync daemon's process; .tgid 0 = none seen
  * @daemon_start:	start time of the sync daemon's process (its
- *			leader's start_boottime): with ext.daemon_pid, tells
+ *			leader's start_boottime): with @daemon.tgid, tells
  *			the daemon from a later process that got its pid
+ * @last_step:		the process whose call made the last step; .tgid 0
+ *			= none (the kernel's own, or no step yet)
  * @burst_raw_ns:	first maxerror write of the daemon's latest update,
  *			MONOTONIC_RAW; writes less than CW_UPDATE_GAP_NS
  *			apart belong to one update; 0 = none yet
  * @prev_burst_raw_ns:	the same of the update before it; 0 = none
  * @disrupt_boot_ns:	when the last disruption happened, CLOCK_BOOTTIME
  *			(the clock of start_boottime)
- * @unseen_boot_ns:	when the last step went into ext.unseen_step_ns,
+ * @unseen_boot_ns:	when the last step went into @pub.unseen_step_ns,
  *			CLOCK_BOOTTIME
  */
 struct clockwatch_tracker {
 	raw_spinlock_t lock;	/* protects all of the fields below */
-	struct clockwatch_page_ext ext;
+	struct clockwatch_page pub;
 	struct clockwatch_ntp ntp_last;
 	s64 ntp_last_mono_ns;
 	bool disrupted;
@@ -85,7 +139,9 @@ struct clockwatch_tracker {
 	struct clockwatch_freq_sample slew_base;
 	s64 slew_rate_ppb;
 	bool slew_valid;
+	struct clockwatch_task_id daemon;
 	u64 daemon_start;
+	struct clockwatch_task_id last_step;
 	s64 burst_raw_ns;
 	s64 prev_burst_raw_ns;
 	u64 disrupt_boot_ns;
@@ -229,6 +285,8 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason);
 long clockwatch_steps_report(struct clockwatch_dev *cw,
 			     struct clockwatch_daemon_report __user *urep);
+long clockwatch_steps_tasks(struct clockwatch_dev *cw,
+			    struct clockwatch_tasks __user *utasks);
 
 int clockwatch_events_init(struct clockwatch_dev *cw);
 void clockwatch_events_exit(struct clockwatch_dev *cw);
@@ -238,6 +296,8 @@ ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 __poll_t clockwatch_events_poll(struct clockwatch_file *cf, struct file *file,
 				struct poll_table_struct *wait);
 u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped);
+struct task_struct *clockwatch_task_at(pid_t nr, enum pid_type type,
+				       s64 mono_ns);
 
 /**
  * clockwatch_event_emit() - record an event for every reader
@@ -245,21 +305,24 @@ u64 clockwatch_events_head(struct clockwatch_dev *cw, u64 *dropped);
  * @ev:	the record: the caller fills @ev->type, the payload, and may fill
  *	the rest of the header as described below; the ring gets a copy
  *
- * Fills in @ev->size, @ev->version, @ev->cpu and @ev->seq (the next
- * sequence number).  When @ev->mono_ns is 0, also @ev->mono_ns,
+ * The caller zeroes the whole record (memset(), union and padding
+ * included: the ring's copy goes to userspace as it is) before it fills
+ * it.  Fills in @ev->size, @ev->cpu and @ev->seq (the next sequence
+ * number).  When @ev->mono_ns is 0, also @ev->mono_ns,
  * @ev->real_ns and @ev->raw_ns with the NMI-safe clock reads of now (a
  * caller that knows better, such as a step seen inside the timekeeper,
  * fills all three itself).  Unless the caller set CLOCKWATCH_EVF_TASK
  * with its own @ev->pid, @ev->tid and @ev->comm, names the current task
  * there when called in task context (in_task()), and leaves them zero in
- * interrupt context.  @ev is updated too, so the caller can use the seq.
+ * interrupt context.  Pids are kept as the initial pid namespace sees
+ * them; read() translates them for each reader.  @ev is updated too, so the caller can use the seq.
  *
  * Context: any but NMI: task, softirq, hard irq, hrtimer and kprobe
  * handlers, also under raw spinlocks and the timekeeper lock.  Takes
  * @cw->ev_lock with interrupts disabled; readers are woken directly when
  * the caller is preemptible, else through an irq_work, and on the next
  * tick when they were woken in this one.  Never sleeps, never fails: with
- * no ring, the event is counted as dropped (page ext.events_dropped).
+ * no ring, the event is counted as dropped (page events_dropped).
  */
 void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *ev);
 

@@ -70,7 +70,7 @@ TRACE_EVENT(ntp_adjust,
 		__field(u32, written)
 		__field(s32, status)
 		__field(s64, offset_ns)
-		__field(s64, freq)
+		__field(s64, freq_scaled_ppm)
 		__field(s64, maxerror_us)
 		__field(s64, esterror_us)
 		__field(s32, pid)
@@ -83,18 +83,18 @@ TRACE_EVENT(ntp_adjust,
 		__entry->modes = ev->ntp_adjust.modes;
 		__entry->ret = ev->ntp_adjust.ret;
 		__entry->written = ev->ntp_adjust.written;
-		__entry->status = ev->ntp_adjust.new.status;
-		__entry->offset_ns = ev->ntp_adjust.new.offset_ns;
-		__entry->freq = ev->ntp_adjust.new.freq;
-		__entry->maxerror_us = ev->ntp_adjust.new.maxerror_us;
-		__entry->esterror_us = ev->ntp_adjust.new.esterror_us;
+		__entry->status = ev->ntp_adjust.after.status;
+		__entry->offset_ns = ev->ntp_adjust.after.offset_ns;
+		__entry->freq_scaled_ppm = ev->ntp_adjust.after.freq_scaled_ppm;
+		__entry->maxerror_us = ev->ntp_adjust.after.maxerror_us;
+		__entry->esterror_us = ev->ntp_adjust.after.esterror_us;
 		__entry->pid = ev->pid;
 		memcpy(__entry->comm, ev->comm, sizeof(__entry->comm));
 	),
 
-	TP_printk("seq=%llu modes=%#x ret=%d written=%#x status=%#x offset_ns=%lld freq=%lld maxerror_us=%lld esterror_us=%lld pid=%d comm=%.16s mono_ns=%lld",
+	TP_printk("seq=%llu modes=%#x ret=%d written=%#x status=%#x offset_ns=%lld freq_scaled_ppm=%lld maxerror_us=%lld esterror_us=%lld pid=%d comm=%.16s mono_ns=%lld",
 		  __entry->seq, __entry->modes, __entry->ret, __entry->written,
-		  __entry->status, __entry->offset_ns, __entry->freq,
+		  __entry->status, __entry->offset_ns, __entry->freq_scaled_ppm,
 		  __entry->maxerror_us, __entry->esterror_us, __entry->pid,
 		  __entry->comm, __entry->mono_ns)
 );
@@ -113,7 +113,6 @@ TRACE_EVENT(stall,
 		__field(u64, steal_ns)
 		__field(u64, irq_ns)
 		__field(u64, softirq_ns)
-		__field(u64, host_pause_ns)
 		__field(u64, unexplained_ns)
 		__field(u32, irq_count)
 		__field(u32, softirq_count)
@@ -130,7 +129,6 @@ TRACE_EVENT(stall,
 		__entry->steal_ns = st->steal_ns;
 		__entry->irq_ns = st->irq_ns;
 		__entry->softirq_ns = st->softirq_ns;
-		__entry->host_pause_ns = st->host_pause_ns;
 		__entry->unexplained_ns = st->unexplained_ns;
 		__entry->irq_count = st->irq_count;
 		__entry->softirq_count = st->softirq_count;
@@ -139,11 +137,11 @@ TRACE_EVENT(stall,
 		__entry->attr_flags = st->attr_flags;
 	),
 
-	TP_printk("seq=%llu cpu=%u context=%u start_ns=%lld duration_ns=%llu missed=%llu steal_ns=%llu irq_ns=%llu softirq_ns=%llu host_pause_ns=%llu unexplained_ns=%llu irqs=%u softirqs=%u flags=%#x",
+	TP_printk("seq=%llu cpu=%u context=%u start_ns=%lld duration_ns=%llu missed=%llu steal_ns=%llu irq_ns=%llu softirq_ns=%llu unexplained_ns=%llu irqs=%u softirqs=%u flags=%#x",
 		  __entry->seq, __entry->stall_cpu, __entry->context,
 		  __entry->start_ns, __entry->duration_ns, __entry->missed,
 		  __entry->steal_ns, __entry->irq_ns, __entry->softirq_ns,
-		  __entry->host_pause_ns, __entry->unexplained_ns,
+		  __entry->unexplained_ns,
 		  __entry->irq_count, __entry->softirq_count, __entry->attr_flags)
 );
 

@@ -27,9 +27,12 @@
 #include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/preempt.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -45,6 +48,7 @@ enum {
 	CW_RING_ENTRIES_MAX	= 1 << 20,	/* 256 MiB of records */
 	CW_RING_ENTRIES_DEFAULT	= 4096,		/* 1 MiB */
 	CW_COPY_RECORDS		= 64,		/* most a reader copies at once */
+	CW_NS_COPY_RECORDS	= 16,		/* ... in another pid namespace */
 };
 
 /* Records in the ring; read once, at module load. */
@@ -128,7 +132,6 @@ void clockwatch_event_emit(struct clockwatch_dev *cw, struct clockwatch_event *e
 	unsigned long flags;
 
 	ev->size = CLOCKWATCH_EVENT_SIZE;
-	ev->version = CLOCKWATCH_EVENT_VERSION;
 	ev->cpu = raw_smp_processor_id();
 	if (!ev->mono_ns) {
 		/* NMI-safe reads: the caller may be inside the timekeeper. */
@@ -233,16 +236,16 @@ void clockwatch_events_open(struct clockwatch_dev *cw, struct clockwatch_file *c
 static int clockwatch_events_overrun(struct clockwatch_file *cf,
 				     char __user *buf, u64 lost)
 {
-	struct clockwatch_event ev = {
-		.type = CLOCKWATCH_EV_OVERRUN,
-		.size = CLOCKWATCH_EVENT_SIZE,
-		.version = CLOCKWATCH_EVENT_VERSION,
-		.cpu = raw_smp_processor_id(),
-		.seq = cf->cursor,
-		.overrun.lost = lost,
-		.overrun.first_lost_seq = cf->cursor,
-	};
+	struct clockwatch_event ev;
 
+	/* Zeroed whole: it goes to userspace, padding and all. */
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CLOCKWATCH_EV_OVERRUN;
+	ev.size = CLOCKWATCH_EVENT_SIZE;
+	ev.cpu = raw_smp_processor_id();
+	ev.seq = cf->cursor;
+	ev.overrun.lost = lost;
+	ev.overrun.first_lost_seq = cf->cursor;
 	ev.mono_ns = ktime_get_mono_fast_ns();
 	ev.real_ns = ktime_get_real_fast_ns();
 	ev.raw_ns = ktime_get_raw_fast_ns();
@@ -252,20 +255,85 @@ static int clockwatch_events_overrun(struct clockwatch_file *cf,
 	return 1;
 }
 
+/**
+ * clockwatch_task_at() - the task that had an id at a time, if it still runs
+ * @nr:		its id in the initial pid namespace
+ * @type:	PIDTYPE_PID (@nr is a thread's) or PIDTYPE_TGID (a process's)
+ * @mono_ns:	when it had it, CLOCK_MONOTONIC
+ *
+ * A task that started after @mono_ns got @nr after the one meant had
+ * exited, and is not it.
+ *
+ * Context: any but NMI; caller holds rcu_read_lock().
+ * Return: the task (a thread, or the process's leader), or NULL when the
+ * one meant has exited (or @nr <= 0).
+ */
+struct task_struct *clockwatch_task_at(pid_t nr, enum pid_type type,
+				       s64 mono_ns)
+{
+	struct task_struct *t;
+
+	if (nr <= 0)
+		return NULL;
+	t = pid_task(find_pid_ns(nr, &init_pid_ns), type);
+	/* start_time: CLOCK_MONOTONIC at fork, kept by exec's de_thread(). */
+	if (!t || (s64)t->start_time > mono_ns)
+		return NULL;
+	return t;
+}
+
+/*
+ * The caller a record names, as pid namespace @ns sees it: its process's
+ * pid and its thread's tid there.  Each is 0 when not visible from @ns or
+ * gone (a thread that has exited in a process that lives: tid 0); with
+ * the process's pid 0, no comm and no CLOCKWATCH_EVF_TASK either.
+ */
+static void clockwatch_event_to_ns(struct clockwatch_event *ev,
+				   struct pid_namespace *ns)
+{
+	struct task_struct *t;
+	pid_t pid = 0, tid = 0;
+
+	if (!(ev->flags & CLOCKWATCH_EVF_TASK))
+		return;
+	rcu_read_lock();
+	t = clockwatch_task_at(ev->pid, PIDTYPE_TGID, ev->mono_ns);
+	if (t)
+		pid = task_tgid_nr_ns(t, ns);
+	t = pid ? clockwatch_task_at(ev->tid, PIDTYPE_PID, ev->mono_ns) : NULL;
+	if (t && task_tgid_nr_ns(t, ns) == pid)
+		tid = task_pid_nr_ns(t, ns);
+	rcu_read_unlock();
+	if (!pid) {
+		ev->flags &= ~CLOCKWATCH_EVF_TASK;
+		memset(ev->comm, 0, sizeof(ev->comm));
+	}
+	ev->pid = pid;
+	ev->tid = tid;
+}
+
 /*
  * Copy up to @room of the reader's next records to @buf, straight from
  * the ring and without ev_lock, or one OVERRUN record when the next was
  * overwritten already.  A slot copied while an emitter rewrote it is
  * caught afterwards by the emitter's claim, as a seqcount would catch it:
  * the copy is then dropped and the records it held count as lost.
+ *
+ * The ring holds pids as the initial pid namespace sees them.  A reader
+ * there gets the records as they are; any other gets them through
+ * @bounce (CW_NS_COPY_RECORDS records), translated into @ns once they
+ * are known to be whole.
+ *
  * Return: records copied, 0 when none waits, or -EFAULT.  Caller holds
  * cf->read_lock.
  */
 static int clockwatch_events_copy(struct clockwatch_file *cf,
-				  char __user *buf, size_t room)
+				  char __user *buf, size_t room,
+				  struct pid_namespace *ns,
+				  struct clockwatch_event *bounce)
 {
 	struct clockwatch_dev *cw = cf->cw;
-	u64 head, claim, slot, n;
+	u64 head, claim, slot, n, i;
 	unsigned long left;
 
 	lockdep_assert_held(&cf->read_lock);
@@ -285,20 +353,35 @@ static int clockwatch_events_copy(struct clockwatch_file *cf,
 		slot = cf->cursor & (cw->ev_entries - 1);
 		n = min3(head - cf->cursor, (u64)room, cw->ev_entries - slot);
 		/* A short copy: a torn one costs little to do again. */
-		n = min_t(u64, n, CW_COPY_RECORDS);
-		left = copy_to_user(buf, &cw->ev_ring[slot], n * CLOCKWATCH_EVENT_SIZE);
-		n -= DIV_ROUND_UP(left, CLOCKWATCH_EVENT_SIZE);
-		if (!n)
-			return -EFAULT;
+		n = min_t(u64, n, bounce ? CW_NS_COPY_RECORDS : CW_COPY_RECORDS);
+		if (bounce) {
+			/* Races with emitters by design: the claim catches it. */
+			data_race(memcpy(bounce, &cw->ev_ring[slot],
+					 n * CLOCKWATCH_EVENT_SIZE));
+		} else {
+			/* Races with emitters by design: the claim catches it. */
+			left = data_race(copy_to_user(buf, &cw->ev_ring[slot],
+						      n * CLOCKWATCH_EVENT_SIZE));
+			n -= DIV_ROUND_UP(left, CLOCKWATCH_EVENT_SIZE);
+			if (!n)
+				return -EFAULT;
+		}
 
 		/* The copy before the claim: pairs with smp_wmb() in the emitter. */
 		smp_rmb();
 		claim = READ_ONCE(cw->ev_claim);
-		if (claim - cf->cursor <= cw->ev_entries) {
-			cf->cursor += n;
-			return n;
+		if (claim - cf->cursor > cw->ev_entries)
+			continue;	/* torn: the next round reports the loss */
+		if (bounce) {
+			for (i = 0; i < n; i++)
+				clockwatch_event_to_ns(&bounce[i], ns);
+			left = copy_to_user(buf, bounce, n * CLOCKWATCH_EVENT_SIZE);
+			n -= DIV_ROUND_UP(left, CLOCKWATCH_EVENT_SIZE);
+			if (!n)
+				return -EFAULT;
 		}
-		/* Torn: the next round reports what was overwritten. */
+		cf->cursor += n;
+		return n;
 	}
 }
 
@@ -316,49 +399,67 @@ static bool clockwatch_events_ready(struct clockwatch_file *cf)
  * @count:	its size
  * @nonblock:	O_NONBLOCK: do not wait for a first record
  *
+ * Records name processes as the caller's pid namespace sees them now
+ * (clockwatch_events_copy()).
+ *
  * Return: bytes copied (a multiple of CLOCKWATCH_EVENT_SIZE), -EPERM when
  * the file's opener may not read events (see clockwatch_open()), -EINVAL
  * for a buffer smaller than one record, -EAGAIN (nonblock) or
- * -ERESTARTSYS when waiting for the first one, -EFAULT.
+ * -ERESTARTSYS when waiting for the first one, -ENOMEM, -EFAULT.
  */
 ssize_t clockwatch_events_read(struct clockwatch_file *cf, char __user *buf,
 			       size_t count, bool nonblock)
 {
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct clockwatch_event *bounce = NULL;
 	struct clockwatch_dev *cw = cf->cw;
 	size_t done = 0, room;
-	int ret;
+	ssize_t ret;
 
 	if (!cf->may_read_events)
 		return -EPERM;
 	if (count < CLOCKWATCH_EVENT_SIZE)
 		return -EINVAL;
+	if (ns != &init_pid_ns) {
+		bounce = kmalloc_array(CW_NS_COPY_RECORDS, sizeof(*bounce),
+				       GFP_KERNEL);
+		if (!bounce)
+			return -ENOMEM;
+	}
 
 	for (;;) {
 		ret = mutex_lock_interruptible(&cf->read_lock);
 		if (ret)
-			return ret;
+			goto out;
 		while (count - done >= CLOCKWATCH_EVENT_SIZE) {
 			room = (count - done) / CLOCKWATCH_EVENT_SIZE;
-			ret = clockwatch_events_copy(cf, buf + done, room);
-			if (ret < 0 && !done) {
-				mutex_unlock(&cf->read_lock);
-				return ret;
-			}
+			ret = clockwatch_events_copy(cf, buf + done, room, ns,
+						     bounce);
 			if (ret <= 0)
 				break;
 			done += (size_t)ret * CLOCKWATCH_EVENT_SIZE;
 		}
 		mutex_unlock(&cf->read_lock);
 
-		if (done)
-			return done;
-		if (nonblock)
-			return -EAGAIN;
+		/* A fault after some records: those are what was read. */
+		if (done) {
+			ret = done;
+			goto out;
+		}
+		if (ret < 0)
+			goto out;
+		if (nonblock) {
+			ret = -EAGAIN;
+			goto out;
+		}
 		ret = wait_event_interruptible(cw->ev_wq,
 					       clockwatch_events_ready(cf));
 		if (ret)
-			return ret;
+			goto out;
 	}
+out:
+	kfree(bounce);
+	return ret;
 }
 
 /**

@@ -46,9 +46,10 @@ static struct clockwatch_dev *to_clockwatch_dev(struct file *file)
  * record.  misc_open() left the miscdevice in private_data.
  *
  * Anyone may open the device and map the page: it says no more than
- * adjtimex(modes = 0), which anyone may call.  The event stream also
- * says which process stepped or adjusted the clock, so reading it takes
- * the right to observe other processes: CAP_PERFMON (or CAP_SYS_ADMIN),
+ * adjtimex(modes = 0), which anyone may call, and names no process.
+ * The event stream also says which process stepped or adjusted the
+ * clock (as the reader's pid namespace sees it), so reading it takes the
+ * right to observe other processes: CAP_PERFMON (or CAP_SYS_ADMIN),
  * checked here, against the opener, as perf_event_open() does.
  */
 static int clockwatch_open(struct inode *inode, struct file *file)
@@ -56,7 +57,12 @@ static int clockwatch_open(struct inode *inode, struct file *file)
 	struct clockwatch_dev *cw = container_of(file->private_data,
 						 struct clockwatch_dev, misc);
 	struct clockwatch_file *cf;
+	int ret;
 
+	/* A stream: no lseek(), pread() or pwrite() (-ESPIPE). */
+	ret = stream_open(inode, file);
+	if (ret)
+		return ret;
 	cf = kzalloc(sizeof(*cf), GFP_KERNEL);
 	if (!cf)
 		return -ENOMEM;
@@ -104,7 +110,7 @@ static long clockwatch_ioctl_info(struct clockwatch_file *cf,
 
 	memset(&info, 0, sizeof(info));
 	info.size = sizeof(info);
-	info.version = CLOCKWATCH_PAGE_VERSION;
+	info.version = CLOCKWATCH_ABI_VERSION;
 	info.event_size = CLOCKWATCH_EVENT_SIZE;
 	info.ring_entries = cw->ev_entries;
 	info.features = READ_ONCE(cw->page->features);
@@ -129,6 +135,8 @@ static long clockwatch_ioctl(struct file *file, unsigned int cmd,
 		return clockwatch_ioctl_info(to_clockwatch_file(file), uarg);
 	case CLOCKWATCH_IOC_DAEMON_REPORT:
 		return clockwatch_steps_report(cw, uarg);
+	case CLOCKWATCH_IOC_TASKS:
+		return clockwatch_steps_tasks(cw, uarg);
 	default:
 		return clockwatch_stall_ioctl(cw, cmd, arg);
 	}
@@ -174,7 +182,6 @@ static const struct file_operations clockwatch_fops = {
 	.mmap		= clockwatch_mmap,
 	.unlocked_ioctl	= clockwatch_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
-	.llseek		= noop_llseek,
 };
 
 static struct clockwatch_dev clockwatch = {
@@ -207,8 +214,9 @@ static int __init clockwatch_init(void)
 	if (ret)
 		goto err_stall_start;
 	/* With or without the probe: the injector does not need it. */
-	if (clockwatch_inject_allowed())
-		cw->page->features |= CLOCKWATCH_FEAT_INJECT;
+	ret = clockwatch_inject_init(cw);
+	if (ret)
+		goto err_inject_init;
 
 	/* Last: the page is complete before anyone can open the device. */
 	ret = misc_register(&cw->misc);
@@ -222,6 +230,8 @@ static int __init clockwatch_init(void)
 	return 0;
 
 err_misc_register:
+	clockwatch_inject_exit();
+err_inject_init:
 	clockwatch_stall_stop(cw);
 err_stall_start:
 	clockwatch_ntp_stop(cw);
@@ -242,6 +252,7 @@ static void __exit clockwatch_exit(void)
 	struct clockwatch_dev *cw = &clockwatch;
 
 	misc_deregister(&cw->misc);
+	clockwatch_inject_exit();
 	clockwatch_stall_stop(cw);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);

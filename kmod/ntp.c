@@ -56,7 +56,7 @@ static void clockwatch_ntp_from_timex(struct clockwatch_ntp *ntp,
 
 	*ntp = (struct clockwatch_ntp) {
 		.offset_ns	= offset,
-		.freq		= txc->freq,
+		.freq_scaled_ppm	= txc->freq,
 		.maxerror_us	= txc->maxerror,
 		.esterror_us	= txc->esterror,
 		.constant	= txc->constant,
@@ -137,7 +137,7 @@ void clockwatch_ntp_start(struct clockwatch_dev *cw)
 	rp->data_size = sizeof(struct clockwatch_adjtimex_call);
 	/*
 	 * Calls in flight at once, each can be preempted inside; one more
-	 * than this is missed (page ext.ntp_missed) and loses its event.
+	 * than this is missed (page ntp_missed) and loses its event.
 	 */
 	rp->maxactive = 128;
 

@@ -39,7 +39,7 @@ int clockwatch_page_alloc(struct clockwatch_dev *cw)
 
 	page->magic = CLOCKWATCH_MAGIC;
 	page->size = sizeof(*page);
-	page->version = CLOCKWATCH_PAGE_VERSION;
+	page->version = CLOCKWATCH_ABI_VERSION;
 	/* features: set by each hook once it is in place */
 
 	raw_spin_lock_init(&cw->lock);

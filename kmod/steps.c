@@ -42,7 +42,7 @@
  * its back only when it next measures the clock, and until then it goes
  * on claiming its old error (chronyd did, for about two seconds after a
  * "date -s"): the sum of such steps stays on the page as
- * ext.unseen_step_ns, for the bound to add, until the daemon shows it has
+ * unseen_step_ns, for the bound to add, until the daemon shows it has
  * measured them: it steps the clock, or the correction it reports or the
  * PLL offset it writes undoes the sum to within half of it, or a daemon
  * started after the step takes over.
@@ -50,13 +50,19 @@
  * Steps in flight.  Between the timekeeper's update of the vDSO and the
  * page's refresh, REALTIME already holds the stepped value while the page
  * still describes the clock before: a reader could take the step for
- * elapsed time.  The step paths' entry probes raise ext.step_inflight on
+ * elapsed time.  The step paths' entry probes raise step_inflight on
  * the page before the step, and their return probes lower it with the
  * page refreshed after it.
  *
  * Rates.  Once a second the refresh timer keeps the clocks it read; the
- * rates of REALTIME and MONOTONIC against MONOTONIC_RAW over the last
- * second and the last minute come from those, with steps taken out.
+ * rate of MONOTONIC against MONOTONIC_RAW over the last second and the
+ * last minute comes from those.  REALTIME runs at the same rate between
+ * steps.
+ *
+ * Processes.  The page names none: the tracker keeps the sync daemon and
+ * the last step's caller as initial-namespace tgids with the time it saw
+ * them, and CLOCKWATCH_IOC_TASKS translates them into the caller's pid
+ * namespace.
  */
 
 #include <linux/capability.h>
@@ -87,6 +93,9 @@
 #define CREATE_TRACE_POINTS
 #include "clockwatch_trace.h"
 
+/* The first page field of the tracker's after disruption_count. */
+#define CW_PUB_FIRST		offsetof(struct clockwatch_page, step_seq)
+
 /* The kernel's maxerror limit (NTP_PHASE_LIMIT in kernel/time/ntp.c), µs. */
 #define CW_MAXERROR_LIMIT_US	16000000LL
 /* A tick of USER_HZ, µs: timex.tick at nominal rate. */
@@ -99,7 +108,7 @@
 #define CW_UPDATE_GAP_NS	(100 * NSEC_PER_MSEC)
 /* The largest correction a daemon report may carry, ns. */
 #define CW_REPORT_MAX_NS	(1000LL * NSEC_PER_SEC)
-/* The most ext.unseen_step_ns holds either way, ns (73 years). */
+/* The most unseen_step_ns holds either way, ns (73 years). */
 #define CW_UNSEEN_MAX_NS	(S64_MAX / 4)
 /* STA_* bits that choose how the kernel disciplines the clock. */
 #define CW_STA_DISCIPLINE	(STA_PLL | STA_FLL | STA_FREQHOLD | STA_PPSFREQ | \
@@ -232,7 +241,7 @@ static void cw_publish(struct clockwatch_dev *cw)
 }
 
 /*
- * A step path is entered: raise ext.step_inflight on the page before the
+ * A step path is entered: raise step_inflight on the page before the
  * step can reach the vDSO.  The clocks are not read here: on the way into
  * timekeeping_resume() the clocksource is not running yet.
  */
@@ -245,7 +254,7 @@ static void cw_step_enter(struct kretprobe_instance *ri,
 	call->cw = cw;
 	call->slot = cw_mark_push(cause);
 	raw_spin_lock_irqsave(&cw->trk.lock, flags);
-	cw->trk.ext.step_inflight++;
+	cw->trk.pub.step_inflight++;
 	raw_spin_unlock_irqrestore(&cw->trk.lock, flags);
 	cw_publish(cw);
 	/*
@@ -289,11 +298,20 @@ static int cw_mark_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 
 	cw_mark_pop(call->slot);
 	raw_spin_lock_irqsave(&cw->trk.lock, flags);
-	if (cw->trk.ext.step_inflight)
-		cw->trk.ext.step_inflight--;
+	if (cw->trk.pub.step_inflight)
+		cw->trk.pub.step_inflight--;
 	raw_spin_unlock_irqrestore(&cw->trk.lock, flags);
 	clockwatch_clocks_refresh(cw);
 	return 0;
+}
+
+/* The current task's process, seen at @mono (CLOCK_MONOTONIC). */
+static void cw_task_id_current(struct clockwatch_task_id *id, s64 mono)
+{
+	id->tgid = task_tgid_nr(current);
+	id->mono_ns = mono;
+	/* A torn read of a racing rename is harmless. */
+	strscpy_pad(id->comm, current->comm, sizeof(id->comm));
 }
 
 /* Start time of the current task's process, to tell pids apart. */
@@ -307,8 +325,8 @@ static bool cw_is_daemon(const struct clockwatch_tracker *trk)
 {
 	lockdep_assert_held(&trk->lock);
 
-	return in_task() && trk->ext.daemon_pid &&
-	       task_tgid_nr(current) == trk->ext.daemon_pid &&
+	return in_task() && trk->daemon.tgid &&
+	       task_tgid_nr(current) == trk->daemon.tgid &&
 	       cw_current_start() == trk->daemon_start;
 }
 
@@ -320,10 +338,10 @@ static bool cw_daemon_alive(const struct clockwatch_tracker *trk)
 
 	lockdep_assert_held(&trk->lock);
 
-	if (!trk->ext.daemon_pid)
+	if (!trk->daemon.tgid)
 		return false;
 	rcu_read_lock();
-	t = pid_task(find_pid_ns(trk->ext.daemon_pid, &init_pid_ns),
+	t = pid_task(find_pid_ns(trk->daemon.tgid, &init_pid_ns),
 		     PIDTYPE_TGID);
 	alive = t && t->start_boottime == trk->daemon_start &&
 		!(READ_ONCE(t->flags) & PF_EXITING);
@@ -343,18 +361,18 @@ static s64 cw_abs(s64 v)
  */
 static void cw_unseen_measured(struct clockwatch_tracker *trk, s64 correction)
 {
-	s64 unseen = trk->ext.unseen_step_ns;
+	s64 unseen = trk->pub.unseen_step_ns;
 
 	lockdep_assert_held(&trk->lock);
 
 	if (unseen && cw_abs(correction + unseen) <= cw_abs(unseen) / 2)
-		trk->ext.unseen_step_ns = 0;
+		trk->pub.unseen_step_ns = 0;
 }
 
 /* A step by another process, @d_real ns; caller holds trk->lock. */
 static void cw_unseen_add(struct clockwatch_tracker *trk, s64 d_real)
 {
-	s64 *unseen = &trk->ext.unseen_step_ns;
+	s64 *unseen = &trk->pub.unseen_step_ns;
 
 	lockdep_assert_held(&trk->lock);
 
@@ -365,7 +383,11 @@ static void cw_unseen_add(struct clockwatch_tracker *trk, s64 d_real)
 	trk->unseen_boot_ns = ktime_get_boot_fast_ns();
 }
 
-/* A disruption, from @raw on; caller holds trk->lock. */
+/*
+ * A disruption, from @raw on; caller holds trk->lock.  Counted also when
+ * one is in force already: page->disruption_count tells a reader that
+ * something happened since it last looked.
+ */
 static void cw_disrupt_locked(struct clockwatch_tracker *trk, u32 reason,
 			      s64 raw)
 {
@@ -373,7 +395,8 @@ static void cw_disrupt_locked(struct clockwatch_tracker *trk, u32 reason,
 
 	trk->disrupted = true;
 	trk->disrupt_reason = reason;
-	trk->ext.disrupt_raw_ns = raw;
+	trk->pub.disruption_count++;
+	trk->pub.disrupt_raw_ns = raw;
 	trk->disrupt_boot_ns = ktime_get_boot_fast_ns();
 }
 
@@ -383,7 +406,7 @@ static void cw_disrupt_locked(struct clockwatch_tracker *trk, u32 reason,
  */
 static u32 cw_sync_update(struct clockwatch_tracker *trk, s64 now_mono)
 {
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 	u32 old = x->sync_state;
 	u32 state, reason;
 
@@ -392,7 +415,7 @@ static u32 cw_sync_update(struct clockwatch_tracker *trk, s64 now_mono)
 	if (trk->disrupted) {
 		state = CLOCKWATCH_SYNC_DISRUPTED;
 		reason = trk->disrupt_reason;
-	} else if (!x->daemon_pid) {
+	} else if (!trk->daemon.tgid) {
 		state = CLOCKWATCH_SYNC_UNSYNCHRONIZED;
 		reason = CLOCKWATCH_SYNC_R_NO_DAEMON;
 	} else if (x->maxerror_us >= CW_MAXERROR_LIMIT_US) {
@@ -418,15 +441,37 @@ static u32 cw_sync_update(struct clockwatch_tracker *trk, s64 now_mono)
 	return old;
 }
 
-/* Report a move into or out of DISRUPTED; not under trk->lock. */
-static void cw_sync_report(struct clockwatch_dev *cw, u32 old, u32 new,
-			   u32 reason)
+/*
+ * The times of a record that follows from another one (a LEAP or
+ * DISRUPTION record after the STEP or NTP_ADJUST record that caused it):
+ * the cause's own.  Inside the timekeeper, the fast REALTIME read still
+ * has the base from before a step, so a time read there now would be off
+ * by the step.
+ */
+static void cw_event_times(struct clockwatch_event *ev,
+			   const struct clockwatch_event *cause)
 {
-	struct clockwatch_event ev = {};
+	if (!cause)
+		return;
+	ev->mono_ns = cause->mono_ns;
+	ev->real_ns = cause->real_ns;
+	ev->raw_ns = cause->raw_ns;
+}
+
+/*
+ * Report a move into or out of DISRUPTED, at the time of @cause (NULL:
+ * now); not under trk->lock.
+ */
+static void cw_sync_report(struct clockwatch_dev *cw, u32 old, u32 new,
+			   u32 reason, const struct clockwatch_event *cause)
+{
+	struct clockwatch_event ev;
 
 	if (old == new || (old != CLOCKWATCH_SYNC_DISRUPTED &&
 			   new != CLOCKWATCH_SYNC_DISRUPTED))
 		return;
+	memset(&ev, 0, sizeof(ev));
+	cw_event_times(&ev, cause);
 	ev.type = CLOCKWATCH_EV_DISRUPTION;
 	ev.disruption.reason = reason;
 	ev.disruption.old_state = old;
@@ -437,13 +482,13 @@ static void cw_sync_report(struct clockwatch_dev *cw, u32 old, u32 new,
 /**
  * clockwatch_sync_disrupt() - the clock can no longer be trusted
  * @cw:		the device
- * @reason:	CLOCKWATCH_SYNC_R_* (VMFORK, RESUME, HOST_PAUSE, FOREIGN_STEP)
+ * @reason:	CLOCKWATCH_SYNC_R_* (VMFORK)
  *
  * Makes the sync state DISRUPTED until the sync daemon writes maxerror
- * again, and emits a DISRUPTION event when the state changes.  For the
- * stall tracker too, when kvmclock says the host paused the guest.
+ * again, counts the disruption (page->disruption_count), emits a
+ * DISRUPTION event when the state changes, and publishes the page.
  *
- * Context: any but NMI; also under the timekeeper lock.
+ * Context: any but NMI, not under the timekeeper lock.
  */
 void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
 {
@@ -454,10 +499,11 @@ void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
 	raw_spin_lock_irqsave(&trk->lock, flags);
 	cw_disrupt_locked(trk, reason, ktime_get_raw_fast_ns());
 	old = cw_sync_update(trk, ktime_get_mono_fast_ns());
-	new = trk->ext.sync_state;
+	new = trk->pub.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
 
-	cw_sync_report(cw, old, new, reason);
+	cw_sync_report(cw, old, new, reason, NULL);
+	cw_publish(cw);
 }
 
 /* Leap second armed, from the NTP state. */
@@ -473,11 +519,15 @@ static u32 cw_leap_pending(s32 status, s32 time_state)
 	return CLOCKWATCH_LEAP_NONE;
 }
 
+/* Report a move of time_state, at the time of @cause. */
 static void cw_leap_report(struct clockwatch_dev *cw, s32 old_state,
-			   s32 new_state, s32 status, u32 pending)
+			   s32 new_state, s32 status, u32 pending,
+			   const struct clockwatch_event *cause)
 {
-	struct clockwatch_event ev = {};
+	struct clockwatch_event ev;
 
+	memset(&ev, 0, sizeof(ev));
+	cw_event_times(&ev, cause);
 	ev.type = CLOCKWATCH_EV_LEAP;
 	ev.leap.old_state = old_state;
 	ev.leap.new_state = new_state;
@@ -502,10 +552,10 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 	struct clockwatch_step_hooks *h = &cw->steps;
 	struct clockwatch_tracker *trk = &cw->trk;
 	const struct timekeeper *tk = priv;
-	struct clockwatch_event ev = {};
+	struct clockwatch_event ev;
 	s64 d_real, d_tai, mono;
 	u32 cause, old_sync, new_sync, reason = 0;
-	s32 old_state = 0, status = 0;
+	s32 old_state = 0, new_state = 0, status = 0;
 	bool leap = false;
 	unsigned long flags;
 
@@ -537,6 +587,7 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 		cause = CLOCKWATCH_STEP_LEAP_DELETE;
 
 	mono = ktime_get_mono_fast_ns();
+	memset(&ev, 0, sizeof(ev));
 	ev.type = CLOCKWATCH_EV_STEP;
 	ev.mono_ns = mono;
 	ev.raw_ns = ktime_get_raw_fast_ns();
@@ -552,29 +603,36 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 	raw_spin_lock_irqsave(&trk->lock, flags);
 	if (cw_is_daemon(trk))
 		ev.step.flags |= CLOCKWATCH_STEPF_DAEMON;
-	ev.step.step_seq = ++trk->ext.step_seq;
-	trk->ext.last_step_delta_ns = d_real;
-	trk->ext.last_step_mono_ns = mono;
-	trk->ext.last_step_real_ns = ev.real_ns;
-	trk->ext.last_step_cause = cause;
-	if (in_task()) {
-		trk->ext.last_step_pid = task_tgid_nr(current);
-		strscpy_pad(trk->ext.last_step_comm, current->comm,
-			    sizeof(trk->ext.last_step_comm));
-	} else {
-		trk->ext.last_step_pid = 0;
-		memset(trk->ext.last_step_comm, 0,
-		       sizeof(trk->ext.last_step_comm));
-	}
-	/* A leap second moves time_state from INS or DEL to OOP. */
+	ev.step.step_seq = ++trk->pub.step_seq;
+	trk->pub.last_step_delta_ns = d_real;
+	trk->pub.last_step_mono_ns = mono;
+	trk->pub.last_step_real_ns = ev.real_ns;
+	trk->pub.last_step_cause = cause;
+	trk->pub.last_step_flags = ev.step.flags;
+	/* A step from interrupt context (a leap second) has no caller. */
+	if (in_task())
+		cw_task_id_current(&trk->last_step, mono);
+	else
+		memset(&trk->last_step, 0, sizeof(trk->last_step));
+	/*
+	 * A leap second moves time_state on (second_overflow() in
+	 * kernel/time/ntp.c): an inserted one from INS to OOP, where it
+	 * stays for the second 23:59:60; a deleted one from DEL straight
+	 * to WAIT, as 23:59:59 never happens.
+	 */
 	if (cause == CLOCKWATCH_STEP_LEAP_INSERT ||
 	    cause == CLOCKWATCH_STEP_LEAP_DELETE) {
 		leap = true;
-		old_state = cause == CLOCKWATCH_STEP_LEAP_INSERT ?
-			    TIME_INS : TIME_DEL;
+		if (cause == CLOCKWATCH_STEP_LEAP_INSERT) {
+			old_state = TIME_INS;
+			new_state = TIME_OOP;
+		} else {
+			old_state = TIME_DEL;
+			new_state = TIME_WAIT;
+		}
 		status = trk->ntp_last.status;
-		trk->ext.time_state = TIME_OOP;
-		trk->ext.leap_pending = CLOCKWATCH_LEAP_NONE;
+		trk->pub.time_state = new_state;
+		trk->pub.leap_pending = CLOCKWATCH_LEAP_NONE;
 	}
 	/* Only REALTIME steps disrupt; leap seconds and ADJ_TAI are due. */
 	if (d_real && !(ev.step.flags & CLOCKWATCH_STEPF_DAEMON) &&
@@ -584,22 +642,22 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 			 CLOCKWATCH_SYNC_R_RESUME : CLOCKWATCH_SYNC_R_FOREIGN_STEP;
 		cw_disrupt_locked(trk, reason, ev.raw_ns);
 		/* The time asleep is real time: a resume's step is no error. */
-		if (cause != CLOCKWATCH_STEP_RESUME && trk->ext.daemon_pid)
+		if (cause != CLOCKWATCH_STEP_RESUME && trk->daemon.tgid)
 			cw_unseen_add(trk, d_real);
 	}
 	/* The daemon stepped: it measured the clock, unseen steps included. */
 	if (d_real && (ev.step.flags & CLOCKWATCH_STEPF_DAEMON))
-		trk->ext.unseen_step_ns = 0;
+		trk->pub.unseen_step_ns = 0;
 	old_sync = cw_sync_update(trk, mono);
-	new_sync = trk->ext.sync_state;
+	new_sync = trk->pub.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
 
 	clockwatch_event_emit(cw, &ev);
 	trace_clock_step(&ev);
 	if (leap)
-		cw_leap_report(cw, old_state, TIME_OOP, status,
-			       CLOCKWATCH_LEAP_NONE);
-	cw_sync_report(cw, old_sync, new_sync, reason);
+		cw_leap_report(cw, old_state, new_state, status,
+			       CLOCKWATCH_LEAP_NONE, &ev);
+	cw_sync_report(cw, old_sync, new_sync, reason, &ev);
 }
 
 /* Fields a call with these modes writes: CLOCKWATCH_NTPF_*. */
@@ -634,7 +692,7 @@ static u32 cw_ntp_written(unsigned int modes)
 static s64 cw_ntp_rate_ppb(const struct clockwatch_ntp *ntp)
 {
 	/* freq: ppm << 16; tick: µs per USER_HZ tick. */
-	return div_s64(ntp->freq * 1000, 65536) +
+	return div_s64(ntp->freq_scaled_ppm * 1000, 65536) +
 	       div_s64((ntp->tick_us - CW_TICK_NOMINAL_US) * NSEC_PER_SEC,
 		       CW_TICK_NOMINAL_US);
 }
@@ -647,7 +705,8 @@ static bool cw_foreign_change(const struct clockwatch_ntp *old,
 			      const struct clockwatch_ntp *new,
 			      unsigned int modes, u32 written)
 {
-	if ((written & CLOCKWATCH_NTPF_FREQ) && new->freq != old->freq)
+	if ((written & CLOCKWATCH_NTPF_FREQ) &&
+	    new->freq_scaled_ppm != old->freq_scaled_ppm)
 		return true;
 	if ((written & CLOCKWATCH_NTPF_TICK) && new->tick_us != old->tick_us)
 		return true;
@@ -659,15 +718,18 @@ static bool cw_foreign_change(const struct clockwatch_ntp *old,
 	       ((new->status ^ old->status) & CW_STA_DISCIPLINE);
 }
 
-/* The current task becomes the sync daemon; caller holds trk->lock. */
-static void cw_daemon_new(struct clockwatch_tracker *trk)
+/*
+ * The current task's process becomes the sync daemon at @mono; caller
+ * holds trk->lock.
+ */
+static void cw_daemon_new(struct clockwatch_tracker *trk, s64 mono)
 {
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 
 	lockdep_assert_held(&trk->lock);
 
-	x->daemon_pid = task_tgid_nr(current);
-	strscpy_pad(x->daemon_comm, current->comm, sizeof(x->daemon_comm));
+	cw_task_id_current(&trk->daemon, mono);
+	x->daemon_count++;
 	trk->daemon_start = cw_current_start();
 	/* All it measures is from after the unseen steps. */
 	if (trk->daemon_start > trk->unseen_boot_ns)
@@ -686,7 +748,7 @@ static void cw_daemon_new(struct clockwatch_tracker *trk)
 static void cw_daemon_write(struct clockwatch_tracker *trk,
 			    const struct clockwatch_ntp *new, s64 mono, s64 raw)
 {
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 
 	lockdep_assert_held(&trk->lock);
 
@@ -734,7 +796,7 @@ long clockwatch_steps_report(struct clockwatch_dev *cw,
 			     struct clockwatch_daemon_report __user *urep)
 {
 	struct clockwatch_tracker *trk = &cw->trk;
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 	struct clockwatch_daemon_report rep;
 	unsigned long flags;
 	long ret = 0;
@@ -760,7 +822,7 @@ long clockwatch_steps_report(struct clockwatch_dev *cw,
 	rcu_read_unlock();
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
-	if (!tgid || tgid != x->daemon_pid || !cw_daemon_alive(trk)) {
+	if (!tgid || tgid != trk->daemon.tgid || !cw_daemon_alive(trk)) {
 		ret = -ESRCH;
 	} else if (rep.anchor_raw_ns != x->maxerror_raw_ns ||
 		   rep.step_seq != x->step_seq) {
@@ -784,6 +846,79 @@ long clockwatch_steps_report(struct clockwatch_dev *cw,
 	return ret;
 }
 
+/*
+ * @id as pid namespace @ns sees it: its tgid there, or 0 (and no comm)
+ * when it is not visible from @ns or has exited.
+ */
+static pid_t cw_task_id_ns(const struct clockwatch_task_id *id,
+			   struct pid_namespace *ns, char *comm)
+{
+	struct task_struct *t;
+	pid_t nr = 0;
+
+	rcu_read_lock();
+	t = clockwatch_task_at(id->tgid, PIDTYPE_TGID, id->mono_ns);
+	if (t)
+		nr = task_tgid_nr_ns(t, ns);
+	rcu_read_unlock();
+	if (nr)
+		memcpy(comm, id->comm, TASK_COMM_LEN);
+	else
+		memset(comm, 0, TASK_COMM_LEN);
+	return nr;
+}
+
+/**
+ * clockwatch_steps_tasks() - CLOCKWATCH_IOC_TASKS
+ * @cw:		the device
+ * @utasks:	the caller's struct clockwatch_tasks
+ *
+ * Names the sync daemon and the last step's caller as the caller's pid
+ * namespace sees them.  No privilege: the caller learns of processes it
+ * could see in /proc anyway.
+ *
+ * Return: 0; -EFAULT; -EINVAL for a size other than the structure's or a
+ * reserved field that is not zero.
+ *
+ * Context: process context.
+ */
+long clockwatch_steps_tasks(struct clockwatch_dev *cw,
+			    struct clockwatch_tasks __user *utasks)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_task_id daemon, step;
+	struct clockwatch_tasks tasks;
+	unsigned long flags;
+	size_t i;
+
+	BUILD_BUG_ON(sizeof(tasks.daemon_comm) != TASK_COMM_LEN ||
+		     sizeof(tasks.last_step_comm) != TASK_COMM_LEN);
+
+	if (copy_from_user(&tasks, utasks, sizeof(tasks)))
+		return -EFAULT;
+	if (tasks.size != sizeof(tasks) || tasks.__reserved0)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(tasks.__reserved); i++)
+		if (tasks.__reserved[i])
+			return -EINVAL;
+
+	memset(&tasks, 0, sizeof(tasks));
+	tasks.size = sizeof(tasks);
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	daemon = trk->daemon;
+	step = trk->last_step;
+	tasks.daemon_count = trk->pub.daemon_count;
+	tasks.step_seq = trk->pub.step_seq;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	tasks.daemon_pid = cw_task_id_ns(&daemon, ns, tasks.daemon_comm);
+	tasks.last_step_pid = cw_task_id_ns(&step, ns, tasks.last_step_comm);
+	if (copy_to_user(utasks, &tasks, sizeof(tasks)))
+		return -EFAULT;
+	return 0;
+}
+
 /**
  * clockwatch_steps_ntp() - an adjtimex call returned
  * @cw:		the device
@@ -802,8 +937,8 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 			  u32 written)
 {
 	struct clockwatch_tracker *trk = &cw->trk;
-	struct clockwatch_page_ext *x = &trk->ext;
-	struct clockwatch_event ev = {};
+	struct clockwatch_page *x = &trk->pub;
+	struct clockwatch_event ev;
 	s64 mono = ktime_get_mono_fast_ns();
 	s64 raw = ktime_get_raw_fast_ns();
 	s32 old_state = 0, new_state = 0;
@@ -814,10 +949,15 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 
 	written |= cw_ntp_written(modes);
 	writes = written != 0;
+	memset(&ev, 0, sizeof(ev));
+	/* The record's times, for the LEAP and DISRUPTION records after it. */
+	ev.mono_ns = mono;
+	ev.raw_ns = raw;
+	ev.real_ns = ktime_get_real_fast_ns();
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
-	ev.ntp_adjust.old = trk->ntp_last;
-	ev.ntp_adjust.old_mono_ns = trk->ntp_last_mono_ns;
+	ev.ntp_adjust.before = trk->ntp_last;
+	ev.ntp_adjust.before_mono_ns = trk->ntp_last_mono_ns;
 	if (ret >= 0) {
 		trk->ntp_last = *new;
 		trk->ntp_last_mono_ns = mono;
@@ -834,14 +974,16 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 		old_state = x->time_state;
 		new_state = ret;
 		pending = cw_leap_pending(new->status, new_state);
-		leap = old_state != new_state || pending != x->leap_pending;
+		/* The first time_state seen is no move: -1 is "not seen yet". */
+		leap = old_state >= 0 &&
+		       (old_state != new_state || pending != x->leap_pending);
 		x->time_state = new_state;
 		x->leap_pending = pending;
 
 		daemon = cw_is_daemon(trk);
 		alive = daemon || cw_daemon_alive(trk);
 		if (!daemon && alive &&
-		    cw_foreign_change(&ev.ntp_adjust.old, new, modes, written)) {
+		    cw_foreign_change(&ev.ntp_adjust.before, new, modes, written)) {
 			cw_disrupt_locked(trk, CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, raw);
 			reason = CLOCKWATCH_SYNC_R_FOREIGN_ADJUST;
 		}
@@ -852,7 +994,7 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 		if (modes & ADJ_MAXERROR && !(modes & ADJ_ADJTIME) &&
 		    (daemon || !alive)) {
 			if (!daemon)
-				cw_daemon_new(trk);
+				cw_daemon_new(trk, mono);
 			cw_daemon_write(trk, new, mono, raw);
 		} else if (modes & ADJ_ESTERROR && !(modes & ADJ_ADJTIME) &&
 			   daemon) {
@@ -868,31 +1010,57 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 		ev.ntp_adjust.modes = modes;
 		ev.ntp_adjust.ret = ret;
 		ev.ntp_adjust.written = written;
-		ev.ntp_adjust.new = ret >= 0 ? *new : ev.ntp_adjust.old;
+		ev.ntp_adjust.after = ret >= 0 ? *new : ev.ntp_adjust.before;
 		clockwatch_event_emit(cw, &ev);
 		trace_ntp_adjust(&ev);
 	}
 	if (leap && (writes || old_state != new_state))
-		cw_leap_report(cw, old_state, new_state, new->status, pending);
-	cw_sync_report(cw, old_sync, new_sync, reason);
+		cw_leap_report(cw, old_state, new_state, new->status, pending,
+			       &ev);
+	cw_sync_report(cw, old_sync, new_sync, reason, &ev);
 }
 
-/* Rate of @b against @a over raw, ppb: (d_clock - d_raw) / d_raw. */
+/*
+ * @a * @b / @c, rounded toward zero, for @c > 0 and @a, @b > S64_MIN,
+ * without the product overflowing: it does for a 500 ppm rate (5e5 ppb)
+ * times a window of 5 h, and for a tick rate of 10 % (1e8 ppb) after
+ * 92 s.  A quotient beyond S64_MAX saturates: mul_u64_u64_div_u64()
+ * must not be asked for one beyond U64_MAX (x86's divq traps).
+ */
+static s64 cw_mul_div(s64 a, s64 b, s64 c)
+{
+	u64 ua = a < 0 ? -(u64)a : a, ub = b < 0 ? -(u64)b : b;
+	u64 q;
+
+	if (!ua || !ub)
+		return 0;
+	/*
+	 * With ua / c < S64_MAX / ub, (ua / c + 1) * ub <= S64_MAX bounds
+	 * the quotient, which then fits.
+	 */
+	if (div64_u64(ua, c) >= div64_u64(S64_MAX, ub))
+		q = S64_MAX;
+	else
+		q = mul_u64_u64_div_u64(ua, ub, c);
+	return (a < 0) != (b < 0) ? -(s64)q : (s64)q;
+}
+
+/* Rate of a clock against MONOTONIC_RAW, ppb: (d_clock - d_raw) / d_raw. */
 static s64 cw_rate_ppb(s64 d_clock, s64 d_raw)
 {
 	if (d_raw <= 0)
 		return 0;
-	return div64_s64((d_clock - d_raw) * NSEC_PER_SEC, d_raw);
+	return cw_mul_div(d_clock - d_raw, NSEC_PER_SEC, d_raw);
 }
 
 /* Caller holds trk->lock: the rates over the windows ending at @cur. */
 static void cw_freq_update(struct clockwatch_tracker *trk,
 			   const struct clockwatch_freq_sample *cur)
 {
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 	const struct clockwatch_freq_sample *s, *l;
 	unsigned int n = trk->nsamples, back;
-	s64 d_raw, d_offs;
+	s64 d_raw;
 
 	if (n < 1)
 		return;
@@ -901,20 +1069,17 @@ static void cw_freq_update(struct clockwatch_tracker *trk,
 	back = min_t(unsigned int, n, CW_FREQ_LONG_S);
 	l = &trk->samples[(trk->sample_head + CW_FREQ_SAMPLES - back) % CW_FREQ_SAMPLES];
 
+	/*
+	 * MONOTONIC's rate; REALTIME runs at the same between steps (they
+	 * differ by tk->offs_real only), so it is not measured apart.
+	 */
 	d_raw = cur->raw_ns - s->raw_ns;
-	/* REALTIME with the steps in between taken out: REALTIME - MONO. */
-	d_offs = (cur->real_ns - cur->mono_ns) - (s->real_ns - s->mono_ns);
-	x->freq_mono_short_ppb = cw_rate_ppb(cur->mono_ns - s->mono_ns, d_raw);
-	x->freq_real_short_ppb = cw_rate_ppb(cur->real_ns - s->real_ns - d_offs,
-					     d_raw);
-	x->freq_short_window_ns = d_raw;
+	x->freq_short_ppb = cw_rate_ppb(cur->mono_ns - s->mono_ns, d_raw);
+	x->freq_short_window_raw_ns = d_raw;
 
 	d_raw = cur->raw_ns - l->raw_ns;
-	d_offs = (cur->real_ns - cur->mono_ns) - (l->real_ns - l->mono_ns);
-	x->freq_mono_long_ppb = cw_rate_ppb(cur->mono_ns - l->mono_ns, d_raw);
-	x->freq_real_long_ppb = cw_rate_ppb(cur->real_ns - l->real_ns - d_offs,
-					    d_raw);
-	x->freq_long_window_ns = d_raw;
+	x->freq_long_ppb = cw_rate_ppb(cur->mono_ns - l->mono_ns, d_raw);
+	x->freq_long_window_raw_ns = d_raw;
 }
 
 /*
@@ -925,7 +1090,7 @@ static void cw_freq_update(struct clockwatch_tracker *trk,
 static void cw_slew_update(struct clockwatch_tracker *trk,
 			   const struct clockwatch_freq_sample *cur)
 {
-	struct clockwatch_page_ext *x = &trk->ext;
+	struct clockwatch_page *x = &trk->pub;
 	s64 d_raw, gained, pending;
 
 	if (!trk->slew_valid || !trk->slew_base_ns)
@@ -934,7 +1099,7 @@ static void cw_slew_update(struct clockwatch_tracker *trk,
 	if (d_raw <= 0)
 		return;
 	gained = (cur->mono_ns - trk->slew_base.mono_ns) - d_raw -
-		 div_s64(d_raw * trk->slew_rate_ppb, NSEC_PER_SEC);
+		 cw_mul_div(d_raw, trk->slew_rate_ppb, NSEC_PER_SEC);
 	pending = trk->slew_base_ns - gained;
 	/* Done once it crossed zero. */
 	if ((trk->slew_base_ns > 0 && pending < 0) ||
@@ -983,34 +1148,44 @@ void clockwatch_steps_sample(struct clockwatch_dev *cw,
 	if (trk->nsamples < CW_FREQ_SAMPLES)
 		trk->nsamples++;
 	old_sync = cw_sync_update(trk, cur.mono_ns);
-	new_sync = trk->ext.sync_state;
+	new_sync = trk->pub.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
 
-	cw_sync_report(cw, old_sync, new_sync, CLOCKWATCH_SYNC_R_DAEMON_SILENT);
+	cw_sync_report(cw, old_sync, new_sync, CLOCKWATCH_SYNC_R_DAEMON_SILENT,
+		       NULL);
 }
 
 /**
  * clockwatch_steps_publish() - copy the tracker's state to the page
  * @cw: the device; caller holds cw->lock with the page open for writing
+ *
+ * The tracker owns page->disruption_count and every field from
+ * page->step_seq to the end.
  */
 void clockwatch_steps_publish(struct clockwatch_dev *cw)
 {
 	struct clockwatch_tracker *trk = &cw->trk;
-	struct clockwatch_page_ext *x = &cw->page->ext;
+	struct clockwatch_page *x = cw->page;
 	unsigned long flags;
 	u64 dropped;
 
 	lockdep_assert_held(&cw->lock);
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
-	*x = trk->ext;
+	x->disruption_count = trk->pub.disruption_count;
+	memcpy((u8 *)x + CW_PUB_FIRST, (const u8 *)&trk->pub + CW_PUB_FIRST,
+	       sizeof(*x) - CW_PUB_FIRST);
 	raw_spin_unlock_irqrestore(&trk->lock, flags);
 	x->event_seq = clockwatch_events_head(cw, &dropped);
 	x->events_dropped = dropped;
 	x->ntp_missed = cw->adjtimex_rp.nmissed;
 }
 
-#ifdef CW_HAVE_VMFORK_NOTIFIER
+/*
+ * Without CONFIG_VMGENID, register_random_vmfork_notifier() is a stub that
+ * succeeds and never calls: no VM fork can be seen then.
+ */
+#if defined(CW_HAVE_VMFORK_NOTIFIER) && IS_ENABLED(CONFIG_VMGENID)
 /* The VM was forked or restored from a snapshot: process context. */
 static int cw_vmfork_notify(struct notifier_block *nb, unsigned long action,
 			    void *data)
@@ -1041,16 +1216,16 @@ static void cw_vmfork_stop(struct clockwatch_dev *cw)
 		unregister_random_vmfork_notifier(&cw->steps.vmfork_nb);
 	cw->steps.vmfork_registered = false;
 }
-#else /* CW_HAVE_VMFORK_NOTIFIER */
+#else /* CW_HAVE_VMFORK_NOTIFIER && CONFIG_VMGENID */
 static void cw_vmfork_start(struct clockwatch_dev *cw)
 {
-	pr_info("kernel without a VM fork notifier: VM snapshots not seen\n");
+	pr_info("kernel without a VM fork notifier (vmgenid): VM snapshots not seen\n");
 }
 
 static void cw_vmfork_stop(struct clockwatch_dev *cw)
 {
 }
-#endif /* CW_HAVE_VMFORK_NOTIFIER */
+#endif /* CW_HAVE_VMFORK_NOTIFIER && CONFIG_VMGENID */
 
 static bool cw_mark_probe(struct kretprobe *rp, const char *symbol,
 			  kretprobe_handler_t entry)
@@ -1085,7 +1260,8 @@ void clockwatch_steps_start(struct clockwatch_dev *cw)
 	struct clockwatch_page *page = cw->page;
 
 	raw_spin_lock_init(&cw->trk.lock);
-	cw->trk.ext.time_state = TIME_ERROR;
+	/* Not seen yet: the first adjtimex() call tells. */
+	cw->trk.pub.time_state = -1;
 
 	if (cw_mark_probe(&h->settime_rp, "do_settimeofday64", cw_settime_entry))
 		page->features |= CLOCKWATCH_FEAT_CAUSE_SETTIME;
