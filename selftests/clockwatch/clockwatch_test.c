@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/timex.h>
 #include <time.h>
@@ -218,6 +219,87 @@ static int ntp_read(struct timex *tx)
 	return adjtimex(tx);
 }
 
+/*
+ * The device is a stream: its records have no offset to seek to, so
+ * lseek() and pread() fail with ESPIPE (noop_llseek let lseek() "work").
+ */
+TEST_F(cw, device_is_a_stream)
+{
+	char buf[CLOCKWATCH_EVENT_SIZE];
+
+	REQUIRE_PAGE();
+	EXPECT_EQ(-1, lseek(self->fd, 0, SEEK_SET));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, lseek(self->fd, CLOCKWATCH_EVENT_SIZE, SEEK_CUR));
+	EXPECT_EQ(ESPIPE, errno);
+	EXPECT_EQ(-1, pread(self->fd, buf, sizeof(buf), 0));
+	EXPECT_EQ(ESPIPE, errno);
+}
+
+/*
+ * CLOCKWATCH_IOC_TASKS checks its argument: the size, zero in every
+ * reserved field, a readable and writable buffer; and says nothing else
+ * has changed on the page it answers for.
+ */
+TEST_F(cw, tasks_ioctl_checks_its_argument)
+{
+	struct clockwatch_tasks t;
+	struct clockwatch_page copy;
+	void *ro;
+	size_t i;
+
+	REQUIRE_PAGE();
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, &t)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(sizeof(t), t.size);
+	ASSERT_EQ(0, read_page(self->page, &copy));
+	/* Neither moves without a step or a new daemon, not in this test. */
+	EXPECT_EQ(copy.step_seq, t.step_seq);
+	EXPECT_EQ(copy.daemon_count, t.daemon_count);
+	EXPECT_EQ(0, t.__reserved0);
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, t.__reserved[i]);
+	}
+	if (!t.daemon_pid) {
+		EXPECT_EQ(0, t.daemon_comm[0]);
+	}
+	if (!t.last_step_pid) {
+		EXPECT_EQ(0, t.last_step_comm[0]);
+	}
+
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t) - 8;
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, &t));
+	EXPECT_EQ(EINVAL, errno);
+	t.size = 0;
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, &t));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&t, 0, sizeof(t));
+	t.size = sizeof(t);
+	t.__reserved0 = 1;
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, &t));
+	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < 2; i++) {
+		memset(&t, 0, sizeof(t));
+		t.size = sizeof(t);
+		t.__reserved[i] = 1;
+		EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, &t));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	/* Readable but not writable: the answer cannot be given. */
+	ro = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, 4096);
+	((struct clockwatch_tasks *)ro)->size = sizeof(t);
+	ASSERT_EQ(0, mprotect(ro, 4096, PROT_READ));
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_TASKS, ro));
+	EXPECT_EQ(EFAULT, errno);
+	munmap(ro, 4096);
+}
+
 /* The constant header: magic, size, version, and zero in reserved fields. */
 TEST_F(cw, header)
 {
@@ -227,13 +309,15 @@ TEST_F(cw, header)
 	ASSERT_EQ(0, read_page(self->page, &copy));
 
 	EXPECT_EQ(CLOCKWATCH_MAGIC, copy.magic);
-	EXPECT_EQ(CLOCKWATCH_PAGE_VERSION, copy.version);
+	EXPECT_EQ(CLOCKWATCH_ABI_VERSION, copy.version);
 	EXPECT_LE(sizeof(struct clockwatch_page), copy.size);
 	EXPECT_GE(CLOCKWATCH_PAGE_SIZE, copy.size);
 	EXPECT_TRUE(copy.features & CLOCKWATCH_FEAT_CLOCKS);
-	EXPECT_EQ(0, copy.__pad0);
 	EXPECT_EQ(0, copy.__reserved0);
+	EXPECT_EQ(0, copy.__reserved1);
 	EXPECT_EQ(0, copy.__pad1);
+	EXPECT_EQ(0, copy.__pad2);
+	EXPECT_EQ(0, copy.__pad3);
 	EXPECT_EQ(0, copy.ntp.__reserved);
 	TH_LOG("size %u, features %#llx", copy.size, (unsigned long long)copy.features);
 }
@@ -443,7 +527,7 @@ TEST_F(cw, ntp_matches_adjtimex_read)
 	offset_ns = (tx.status & STA_NANO) ? tx.offset : tx.offset * NSEC_PER_USEC;
 	EXPECT_EQ(state, after.ntp.time_state);
 	EXPECT_EQ(tx.status, after.ntp.status);
-	EXPECT_EQ(tx.freq, after.ntp.freq);
+	EXPECT_EQ(tx.freq, after.ntp.freq_scaled_ppm);
 	EXPECT_EQ(tx.maxerror, after.ntp.maxerror_us);
 	EXPECT_EQ(tx.esterror, after.ntp.esterror_us);
 	EXPECT_EQ(offset_ns, after.ntp.offset_ns);
@@ -589,7 +673,7 @@ TEST_F(cw, freq_follows_adjtimex)
 	ASSERT_LE(0, adjtimex(&tx)) TH_LOG("%s", strerror(errno));
 	ASSERT_EQ(0, read_page_after(self->page, &after, cw_clock_ns(CLOCK_MONOTONIC),
 				     refresh_ns() + 100 * NSEC_PER_MSEC));
-	EXPECT_EQ(100LL << 16, after.ntp.freq);
+	EXPECT_EQ(100LL << 16, after.ntp.freq_scaled_ppm);
 
 	nanosleep(&window, NULL);
 	ASSERT_EQ(0, read_page(self->page, &later));
@@ -714,7 +798,7 @@ TEST_F(cw, cli_status_json_agrees)
 	EXPECT_KEY_BETWEEN("calls", after.ntp_calls, after.ntp_calls);
 	EXPECT_KEY_BETWEEN("maxerror_us", before.ntp.maxerror_us, after.ntp.maxerror_us);
 	EXPECT_KEY_BETWEEN("status", after.ntp.status, after.ntp.status);
-	EXPECT_KEY_BETWEEN("freq", after.ntp.freq, after.ntp.freq);
+	EXPECT_KEY_BETWEEN("freq_scaled_ppm", after.ntp.freq_scaled_ppm, after.ntp.freq_scaled_ppm);
 	EXPECT_KEY_BETWEEN("tai_s", after.ntp.tai_s, after.ntp.tai_s);
 	EXPECT_KEY_BETWEEN("time_state", after.ntp.time_state, after.ntp.time_state);
 	EXPECT_KEY_BETWEEN("mono_ns", after.ntp_mono_ns, after.ntp_mono_ns);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/timex.h>
@@ -36,6 +37,14 @@ static inline void cw_page_copy(const struct clockwatch_page *p,
 		memcpy(c, p, sizeof(*c));
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+}
+
+/* CLOCKWATCH_IOC_TASKS on @fd into @t; 0 or -errno. */
+static inline int cw_tasks(int fd, struct clockwatch_tasks *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->size = sizeof(*t);
+	return ioctl(fd, CLOCKWATCH_IOC_TASKS, t) ? -errno : 0;
 }
 
 /* @clk now, ns. */

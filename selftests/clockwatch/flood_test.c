@@ -7,7 +7,8 @@
  * making CW_FLOOD_WRITES adjtimex() writes a second (default 1000; 0: as
  * fast as it can), each one record (see events_test), and a thread
  * asking the test injector
- * (CLOCKWATCH_IOC_INJECT_EVENTS, module loaded with inject=1) for
+ * (CLOCKWATCH_IOC_INJECT_EVENTS on its debugfs file, module loaded with
+ * inject=1) for
  * CW_FLOOD_RATE records a second (default 10^5) in batches each
  * millisecond: under emulation a real clock change costs tens of µs, too
  * many for 10^5 a second.  Four readers, each with its own file, follow
@@ -35,6 +36,8 @@
 #include <unistd.h>
 
 #include <linux/clockwatch.h>
+/* The injector's header: a test header, not the uapi (never installed). */
+#include <clockwatch/inject.h>
 
 #include "kselftest_harness.h"
 
@@ -53,7 +56,7 @@ struct flood {
 	long long failed_writes;
 	int inject_err;
 	pid_t pid, marker_tid;
-	int ctl;			/* the injector's file */
+	int ctl;			/* the injector's file (debugfs) */
 };
 
 enum reader_kind { BLOCKING, POLLING, NONBLOCKING, SLOW, NKINDS };
@@ -164,9 +167,13 @@ static void account(struct reader *r, const struct clockwatch_event *ev)
 		r->done = true;
 	} else if (ev->type == CLOCKWATCH_EV_NTP_ADJUST) {
 		r->ntp++;
-	} else if (ev->type == CLOCKWATCH_EV_INJECT &&
-		   ev->inject.mode == CLOCKWATCH_INJECT_EVENTS) {
-		r->inj++;
+	} else if (ev->type == CLOCKWATCH_EV_INJECT) {
+		struct clockwatch_inject inj;
+
+		/* the injector's payload: a struct clockwatch_inject */
+		memcpy(&inj, ev->__payload, sizeof(inj));
+		if (inj.mode == CLOCKWATCH_INJECT_EVENTS)
+			r->inj++;
 	}
 }
 
@@ -251,11 +258,13 @@ TEST_F_TIMEOUT(flood, four_readers_every_event_or_exact_overrun, 900)
 	ASSERT_LT(0, fl.seconds);
 	ASSERT_LE(0, fl.write_rate);
 
-	fl.ctl = open(DEV, O_RDONLY);
-	ASSERT_LE(0, fl.ctl);
-	if (ioctl(fl.ctl, CLOCKWATCH_IOC_INJECT_EVENTS, &probe))
-		SKIP(return, "no event injector (%s): load with inject=1",
-		     strerror(errno));
+	if (access(DEV, F_OK))
+		SKIP(return, "%s not found: module not loaded", DEV);
+	fl.ctl = open(CLOCKWATCH_INJECT_PATH, O_RDONLY | O_CLOEXEC);
+	if (fl.ctl < 0)
+		SKIP(return, "no event injector (%s: %s): load with inject=1",
+		     CLOCKWATCH_INJECT_PATH, strerror(errno));
+	ASSERT_EQ(0, ioctl(fl.ctl, CLOCKWATCH_IOC_INJECT_EVENTS, &probe));
 	for (i = 0; i < NREADERS; i++) {
 		rd[i].fl = &fl;
 		rd[i].kind = i;

@@ -12,7 +12,9 @@
  * poll(), ppoll(), select(); lseek(); open() with odd flags.  Each thread
  * has files of its own and shares others with the rest.  Meanwhile a fifth
  * thread steps the clock (clock_settime() and back), writes adjtimex()
- * (frequency, maxerror, status) and injects stalls.
+ * (frequency, maxerror, status) and injects stalls through the test
+ * injector's debugfs file (module loaded with inject=1).  The injector's
+ * commands are not the device's: /dev/clockwatch answers them ENOTTY.
  *
  * DAEMON_REPORT needs a sync daemon to report for: the root run writes
  * maxerror before it starts, which makes this process the daemon (its
@@ -69,6 +71,8 @@
 
 #include <linux/capability.h>
 #include <linux/clockwatch.h>
+/* The injector's header: a test header, not the uapi (never installed). */
+#include <clockwatch/inject.h>
 
 #include "kselftest_harness.h"
 #include "cw_test.h"
@@ -110,6 +114,7 @@
 #define CS_SIZE			sizeof(struct clockwatch_cpu_stats)
 #define STALL_SIZE		sizeof(struct clockwatch_stall)
 #define DREP_SIZE		sizeof(struct clockwatch_daemon_report)
+#define TASKS_SIZE		sizeof(struct clockwatch_tasks)
 /* The largest correction a daemon report may carry (1000 s), ns. */
 #define DREP_MAX_NS		(1000LL * NSEC_PER_SEC)
 
@@ -142,7 +147,9 @@
 #define RO_IEV_BAD		(RO_IEV_OK + 64)
 #define RO_DREP_OK		(RO_IEV_BAD + 64)
 #define RO_DREP_BAD		(RO_DREP_OK + DREP_SIZE)
-#define RO_END			(RO_DREP_BAD + DREP_SIZE)
+#define RO_TASKS_OK		(RO_DREP_BAD + DREP_SIZE)
+#define RO_TASKS_BAD		(RO_TASKS_OK + TASKS_SIZE)
+#define RO_END			(RO_TASKS_BAD + TASKS_SIZE)
 _Static_assert(RO_END <= RO_PAGES * PG, "the prepared structures fit");
 
 /* ---- what the oracle knows about this system --------------------------- */
@@ -151,11 +158,12 @@ static struct {
 	unsigned int nr_cpu_ids;	/* highest possible CPU + 1 */
 	bool possible[CPUS_MAX];
 	bool online[CPUS_MAX];
+	bool probed[CPUS_MAX];		/* the probe must run there (see env_init()) */
 	unsigned int online_list[CPUS_MAX];
 	unsigned int n_online;
 	__u64 features;
 	bool stalls;			/* CLOCKWATCH_FEAT_STALLS */
-	bool inject;			/* CLOCKWATCH_FEAT_INJECT */
+	bool inject;			/* the injector's debugfs file exists */
 	__u32 ring_entries;
 	bool sys_admin;			/* effective capabilities of this process */
 	bool sys_time;
@@ -171,6 +179,7 @@ static struct {
 	pid_t pid;			/* getpid() */
 	bool daemon;			/* this process is the sync daemon (see below) */
 	const struct clockwatch_page *page;
+	int fd;				/* the device, for CLOCKWATCH_IOC_TASKS */
 } env;
 
 /*
@@ -262,7 +271,8 @@ static void w_str(const struct want *w, char *buf, size_t len)
 
 enum op {
 	OP_IOC_INFO, OP_IOC_CPU_STATS, OP_IOC_STALL_RESET, OP_IOC_STALL_LOG,
-	OP_IOC_INJECT, OP_IOC_INJECT_EVENTS, OP_IOC_DAEMON_REPORT, OP_IOC_OTHER,
+	OP_IOC_INJECT, OP_IOC_INJECT_EVENTS, OP_IOC_DAEMON_REPORT, OP_IOC_TASKS,
+	OP_IOC_OTHER,
 	OP_READ, OP_PREAD,
 	OP_WRITE, OP_PWRITE, OP_MMAP, OP_MPROTECT, OP_MREMAP, OP_MADVISE,
 	OP_MUNMAP, OP_POLL, OP_PPOLL, OP_SELECT, OP_LSEEK, OP_OPEN, OP_CLOSE,
@@ -272,7 +282,7 @@ enum op {
 static const char *const op_name[OP_NR] = {
 	"ioctl(INFO)", "ioctl(CPU_STATS)", "ioctl(STALL_RESET)",
 	"ioctl(STALL_LOG)", "ioctl(INJECT)", "ioctl(INJECT_EVENTS)",
-	"ioctl(DAEMON_REPORT)",
+	"ioctl(DAEMON_REPORT)", "ioctl(TASKS)",
 	"ioctl(other cmd)", "read", "pread", "write", "pwrite", "mmap",
 	"mprotect", "mremap", "madvise", "munmap", "poll", "ppoll", "select",
 	"lseek", "open", "close",
@@ -391,6 +401,60 @@ bad_output(struct fz *t, int op, const char *fmt, ...)
 }
 
 /* ---- pointers ---------------------------------------------------------- */
+
+/*
+ * The CPUs the probe must run on, from outside the module:
+ * CW_EXPECT_PROBE_CPUS (the list the module was loaded with, probe_cpus=)
+ * or every CPU neither isolcpus= nor nohz_full= isolated.
+ */
+static int parse_cpulist_str(const char *s, bool *set)
+{
+	char *end;
+	unsigned long a, b;
+
+	while (*s && *s != '\n') {
+		a = strtoul(s, &end, 10);
+		if (end == s)
+			return -1;
+		b = a;
+		if (*end == '-')
+			b = strtoul(end + 1, &end, 10);
+		for (; a <= b && a < CPUS_MAX; a++)
+			set[a] = true;
+		s = *end == ',' ? end + 1 : end;
+	}
+	return 0;
+}
+
+static int probed_cpus(bool *set)
+{
+	static const char *const iso[] = {
+		"/sys/devices/system/cpu/isolated", "/sys/devices/system/cpu/nohz_full",
+	};
+	const char *list = getenv("CW_EXPECT_PROBE_CPUS");
+	bool out[CPUS_MAX] = { false };
+	char buf[4096];
+	unsigned int i, k;
+
+	memset(set, 0, CPUS_MAX * sizeof(*set));
+	if (list)
+		return parse_cpulist_str(list, set);
+	for (k = 0; k < 2; k++) {
+		FILE *f = fopen(iso[k], "r");
+
+		if (!f)
+			continue;
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+		/* nohz_full reads "(null)" on a kernel booted without it */
+		if (strncmp(buf, "(null)", 6) && parse_cpulist_str(buf, out))
+			return -1;
+	}
+	for (i = 0; i < CPUS_MAX; i++)
+		set[i] = !out[i];
+	return 0;
+}
 
 enum pk {
 	PK_GOOD, PK_ODD, PK_NULL, PK_LOW, PK_GUARD, PK_STRADDLE, PK_KERNEL,
@@ -557,13 +621,14 @@ static void check_events(struct fz *t, int op, struct fzfd *f, const char *buf,
 
 	for (i = 0; i < n; i++) {
 		memcpy(&ev, buf + i * EVSZ, sizeof(ev));
-		if (ev.size != EVSZ || ev.version != CLOCKWATCH_EVENT_VERSION ||
+		/* types 1 .. 8; 7 is the test injector's, made by the perturber */
+		if (ev.size != EVSZ || ev.__reserved0 ||
 		    ev.type < CLOCKWATCH_EV_OVERRUN || ev.type > CLOCKWATCH_EV_PAUSE ||
-		    ev.__reserved || (ev.flags & ~CLOCKWATCH_EVF_TASK) ||
+		    ev.__reserved1 || (ev.flags & ~CLOCKWATCH_EVF_TASK) ||
 		    ev.cpu >= env.nr_cpu_ids) {
-			bad_output(t, op, "fd %s record %zu of %zu: size %u version %u type %u flags %#x cpu %u reserved %u",
-				   f->name, i, n, ev.size, ev.version, ev.type,
-				   ev.flags, ev.cpu, ev.__reserved);
+			bad_output(t, op, "fd %s record %zu of %zu: size %u reserved %u type %u flags %#x cpu %u reserved %u",
+				   f->name, i, n, ev.size, ev.__reserved0, ev.type,
+				   ev.flags, ev.cpu, ev.__reserved1);
 			return;
 		}
 		if (!have) {
@@ -592,7 +657,7 @@ static void check_events(struct fz *t, int op, struct fzfd *f, const char *buf,
 
 static void check_info(struct fz *t, struct fzfd *f, const struct clockwatch_info *o)
 {
-	if (o->size != sizeof(*o) || o->version != CLOCKWATCH_PAGE_VERSION ||
+	if (o->size != sizeof(*o) || o->version != CLOCKWATCH_ABI_VERSION ||
 	    o->event_size != EVSZ || o->ring_entries != env.ring_entries ||
 	    o->features != env.features || o->cursor > o->event_head ||
 	    o->__reserved[0] || o->__reserved[1])
@@ -620,7 +685,8 @@ static void check_cpu_stats(struct fz *t, const struct clockwatch_cpu_stats *in,
 
 	if (o->size != CS_SIZE || o->cpu != in->cpu ||
 	    (o->flags & ~(CLOCKWATCH_CPU_ACTIVE | CLOCKWATCH_CPU_THREAD)) ||
-	    !!(o->flags & CLOCKWATCH_CPU_ACTIVE) != env.online[in->cpu] ||
+	    !!(o->flags & CLOCKWATCH_CPU_ACTIVE) !=
+	    (env.online[in->cpu] && env.probed[in->cpu]) ||
 	    o->__reserved0 || !o->threshold_ns) {
 		bad_output(t, OP_IOC_CPU_STATS, "cpu %u: size %u cpu %u flags %#x reserved %u threshold %llu",
 			   in->cpu, o->size, o->cpu, o->flags, o->__reserved0,
@@ -682,10 +748,11 @@ static void check_stall_log(struct fz *t, __u64 from, const struct clockwatch_st
 		    (i + 1 == o->count && st.seq != o->next_seq - 1) ||
 		    st.seq < from || st.cpu >= env.nr_cpu_ids ||
 		    st.context > CLOCKWATCH_STALL_THREAD ||
-		    (st.attr_flags & ~0xfU) || !st.period_ns ||
-		    st.steal_ns + st.irq_ns + st.softirq_ns + st.host_pause_ns +
+		    (st.attr_flags & ~(CLOCKWATCH_ATTR_STEAL | CLOCKWATCH_ATTR_IRQTIME)) ||
+		    !st.period_ns ||
+		    st.steal_ns + st.irq_ns + st.softirq_ns +
 		    st.unexplained_ns != st.duration_ns) {
-			bad_output(t, OP_IOC_STALL_LOG, "from %llu: record %u of %u: seq %llu (want %llu, next_seq %llu, lost %llu) cpu %u context %u flags %#x period %llu parts %llu+%llu+%llu+%llu+%llu duration %llu",
+			bad_output(t, OP_IOC_STALL_LOG, "from %llu: record %u of %u: seq %llu (want %llu, next_seq %llu, lost %llu) cpu %u context %u flags %#x period %llu parts %llu+%llu+%llu+%llu duration %llu",
 				   (unsigned long long)from, i, o->count,
 				   (unsigned long long)st.seq,
 				   (unsigned long long)want_seq,
@@ -696,7 +763,6 @@ static void check_stall_log(struct fz *t, __u64 from, const struct clockwatch_st
 				   (unsigned long long)st.steal_ns,
 				   (unsigned long long)st.irq_ns,
 				   (unsigned long long)st.softirq_ns,
-				   (unsigned long long)st.host_pause_ns,
 				   (unsigned long long)st.unexplained_ns,
 				   (unsigned long long)st.duration_ns);
 			return;
@@ -713,25 +779,20 @@ static void check_stall_log(struct fz *t, __u64 from, const struct clockwatch_st
 /*
  * The commands of the header the test is built with; a newer module's
  * commands it does not know are ENOTTY to it, so build the test with the
- * module's header.
+ * module's header.  The injector's two commands (its debugfs file's, not
+ * the device's) are among them, to hold the device to ENOTTY for them.
  */
 enum {
 	K_INFO, K_CPU_STATS, K_STALL_RESET, K_STALL_LOG, K_INJECT,
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-	K_INJECT_EVENTS,
-#endif
-	K_DAEMON_REPORT,
+	K_INJECT_EVENTS, K_DAEMON_REPORT, K_TASKS,
 	K_NR
 };
 
 static const unsigned int known_cmd[K_NR] = {
 	CLOCKWATCH_IOC_INFO, CLOCKWATCH_IOC_CPU_STATS,
 	CLOCKWATCH_IOC_STALL_RESET, CLOCKWATCH_IOC_STALL_LOG,
-	CLOCKWATCH_IOC_INJECT,
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-	CLOCKWATCH_IOC_INJECT_EVENTS,
-#endif
-	CLOCKWATCH_IOC_DAEMON_REPORT,
+	CLOCKWATCH_IOC_INJECT, CLOCKWATCH_IOC_INJECT_EVENTS,
+	CLOCKWATCH_IOC_DAEMON_REPORT, CLOCKWATCH_IOC_TASKS,
 };
 
 static int known_index(unsigned int cmd)
@@ -763,21 +824,16 @@ static unsigned long gen_cmd(struct fz *t)
 		0xc6, 0xc8, 0x47, 0x87, 0xe7, 0xd7, 0xc5, 0xcf, 0xc3, 0xf7, 0xc0,
 	};
 	/*
-	 * Per 20: INFO 7 (8 without INJECT_EVENTS), CPU_STATS 2,
-	 * STALL_RESET 1, STALL_LOG 5, INJECT 2, INJECT_EVENTS 1,
-	 * DAEMON_REPORT 2: the dear ones (10 KB copies, cross-CPU calls)
-	 * less often.
+	 * Per 20: INFO 5, TASKS 3, CPU_STATS 2, STALL_RESET 1, STALL_LOG 5,
+	 * INJECT 1, INJECT_EVENTS 1 (both ENOTTY), DAEMON_REPORT 2: the
+	 * dear ones (10 KB copies) less often.
 	 */
 	static const unsigned char kmix[20] = {
-		K_INFO, K_INFO, K_INFO, K_INFO, K_INFO, K_INFO, K_INFO,
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-		K_INJECT_EVENTS,
-#else
-		K_INFO,
-#endif
+		K_INFO, K_INFO, K_INFO, K_INFO, K_INFO, K_TASKS, K_TASKS,
+		K_TASKS, K_INJECT_EVENTS,
 		K_CPU_STATS, K_CPU_STATS, K_STALL_RESET, K_STALL_LOG,
 		K_STALL_LOG, K_STALL_LOG, K_STALL_LOG, K_STALL_LOG, K_INJECT,
-		K_INJECT, K_DAEMON_REPORT, K_DAEMON_REPORT,
+		K_DAEMON_REPORT, K_DAEMON_REPORT,
 	};
 	unsigned int r = rndn(&t->rng, 100), k = PICK(&t->rng, kmix);
 	unsigned int c = known_cmd[k], dir = _IOC_DIR(c), size = _IOC_SIZE(c);
@@ -907,11 +963,6 @@ static bool cpu_possible(__u32 cpu)
 	return cpu < env.nr_cpu_ids && env.possible[cpu];
 }
 
-static bool cpu_online(__u32 cpu)
-{
-	return cpu < env.nr_cpu_ids && env.online[cpu];
-}
-
 /* The ABI: CLOCKWATCH_IOC_CPU_STATS. */
 static struct want want_cpu_stats(const struct parg *a)
 {
@@ -968,65 +1019,119 @@ static struct want want_stall_log(const struct parg *a, unsigned int room,
 	return w;
 }
 
-/* The ABI: CLOCKWATCH_IOC_INJECT. */
-static struct want want_inject(const struct parg *a)
+/*
+ * The injector's commands: not the device's since they left the uapi
+ * (include/clockwatch/inject.h); /dev/clockwatch answers ENOTTY before it
+ * looks at the argument, whoever asks and whether or not the module was
+ * loaded with inject=1.
+ */
+static struct want want_injector_cmd(void)
 {
-	const struct clockwatch_inject *in = a->seen;
-
-	if (!env.inject || !env.sys_admin)
-		return w1(EPERM);
-	if (a->rd < sizeof(*in))
-		return w1(EFAULT);
-	if (in->size != sizeof(*in) || in->__reserved0 || !in->duration_ns ||
-	    in->duration_ns > CLOCKWATCH_INJECT_MAX_NS || in->cpu >= env.nr_cpu_ids)
-		return w1(EINVAL);
-	if (!cpu_online(in->cpu))
-		return w1(EINVAL);
-	if (in->mode < CLOCKWATCH_INJECT_PREEMPT || in->mode > CLOCKWATCH_INJECT_SOFTIRQ)
-		return w1(EINVAL);
-	if (!a->wr)
-		return w1(EFAULT);
-	return w1(0);
+	return w1(ENOTTY);
 }
 
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-/* The ABI: CLOCKWATCH_IOC_INJECT_EVENTS. */
-static struct want want_inject_events(const struct parg *a)
+static void mutate_tasks(struct fz *t, struct clockwatch_tasks *in)
 {
-	const struct clockwatch_inject_events *in = a->seen;
+	static const __u32 sizes[] = { 0, 1, TASKS_SIZE - 8, TASKS_SIZE - 1,
+				       TASKS_SIZE + 1, TASKS_SIZE + 8, 0xffffffff };
 
-	if (!env.inject || !env.sys_admin)
-		return w1(EPERM);
+	switch (rndn(&t->rng, 4)) {
+	case 0:
+		in->size = chance(&t->rng, 20) ? (__u32)rnd(&t->rng) : PICK(&t->rng, sizes);
+		break;
+	case 1:
+		in->__reserved0 = (__u32)rnd(&t->rng) | 1;
+		break;
+	case 2:
+		in->__reserved[rndn(&t->rng, 2)] = rnd(&t->rng) | 1;
+		break;
+	default:
+		/* output fields: not looked at */
+		in->daemon_pid = (__s32)rnd(&t->rng);
+		in->last_step_pid = (__s32)rnd(&t->rng);
+		in->daemon_count = rnd(&t->rng);
+		in->step_seq = rnd(&t->rng);
+		memset(in->daemon_comm, 'x', sizeof(in->daemon_comm));
+		break;
+	}
+}
+
+/* The ABI: CLOCKWATCH_IOC_TASKS (no privilege). */
+static struct want want_tasks(const struct parg *a)
+{
+	const struct clockwatch_tasks *in = a->seen;
+
 	if (a->rd < sizeof(*in))
 		return w1(EFAULT);
-	if (in->size != sizeof(*in) || !in->count ||
-	    in->count > CLOCKWATCH_INJECT_MAX_EVENTS ||
+	if (in->size != sizeof(*in) || in->__reserved0 ||
 	    in->__reserved[0] || in->__reserved[1])
 		return w1(EINVAL);
 	if (!a->wr)
 		return w1(EFAULT);
 	return w1(0);
 }
-#endif
 
-/* What a daemon report is checked against: the page, read under its seq. */
+/* A comm field: NUL-terminated, NUL-padded, and all zero when @empty. */
+static bool comm_ok(const char *c, bool empty)
+{
+	size_t i, len = strnlen(c, 16);
+
+	if (len == 16 || (empty && len))
+		return false;
+	for (i = len; i < 16; i++)
+		if (c[i])
+			return false;
+	return true;
+}
+
+/*
+ * TASKS' answer, against what the test knows: the counters never go
+ * back, so they are at least the page's @dc and @ss read before the call
+ * (the answer may be ahead of the page: the module publishes the page
+ * after its tracker moved); when this process is the sync daemon, it is
+ * named, with its own pid (the fuzzer's processes share the module's pid
+ * namespace).
+ */
+static void check_tasks(struct fz *t, const struct clockwatch_tasks *o,
+			__u64 dc, __u64 ss)
+{
+	if (o->size != sizeof(*o) || o->__reserved0 || o->__reserved[0] ||
+	    o->__reserved[1] || o->daemon_pid < 0 || o->last_step_pid < 0 ||
+	    !comm_ok(o->daemon_comm, !o->daemon_pid) ||
+	    !comm_ok(o->last_step_comm, !o->last_step_pid) ||
+	    o->daemon_count < dc || o->step_seq < ss ||
+	    (o->daemon_pid && !o->daemon_count) ||
+	    (env.daemon && (o->daemon_pid != env.pid || !o->daemon_count)))
+		bad_output(t, OP_IOC_TASKS, "size %u daemon %d (%.16s) count %llu (page before %llu) last step %d (%.16s) step_seq %llu (page before %llu); this process %d, the daemon %d",
+			   o->size, o->daemon_pid, o->daemon_comm,
+			   (unsigned long long)o->daemon_count, (unsigned long long)dc,
+			   o->last_step_pid, o->last_step_comm,
+			   (unsigned long long)o->step_seq, (unsigned long long)ss,
+			   env.pid, env.daemon);
+}
+
+/*
+ * What a daemon report is checked against: the page, read under its seq,
+ * and the daemon's pid as CLOCKWATCH_IOC_TASKS gives it (0 when unknown).
+ */
 struct page_daemon {
-	__s64 anchor;		/* ext.maxerror_raw_ns */
-	__u64 step_seq;		/* ext.step_seq */
-	__s32 daemon_pid;	/* ext.daemon_pid */
+	__s64 anchor;		/* maxerror_raw_ns */
+	__u64 step_seq;		/* step_seq */
+	__s32 daemon_pid;	/* TASKS' daemon_pid */
 };
 
 static void page_daemon(const struct clockwatch_page *p, struct page_daemon *d)
 {
+	struct clockwatch_tasks tasks = { .size = sizeof(tasks) };
 	unsigned int seq;
 
 	do {
 		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
-		d->anchor = __atomic_load_n(&p->ext.maxerror_raw_ns, __ATOMIC_RELAXED);
-		d->step_seq = __atomic_load_n(&p->ext.step_seq, __ATOMIC_RELAXED);
-		d->daemon_pid = __atomic_load_n(&p->ext.daemon_pid, __ATOMIC_RELAXED);
+		d->anchor = __atomic_load_n(&p->maxerror_raw_ns, __ATOMIC_RELAXED);
+		d->step_seq = __atomic_load_n(&p->step_seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
+	d->daemon_pid = ioctl(env.fd, CLOCKWATCH_IOC_TASKS, &tasks) ? 0 : tasks.daemon_pid;
 }
 
 /*
@@ -1162,10 +1267,9 @@ static void op_ioctl(struct fz *t)
 		struct clockwatch_cpu_stats cs;
 		struct clockwatch_stall_log lg;
 		struct clockwatch_inject inj;
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
 		struct clockwatch_inject_events iev;
-#endif
 		struct clockwatch_daemon_report drep;
+		struct clockwatch_tasks tasks;
 	} u;
 	struct fzfd *f = pick_fd(t);
 	unsigned long cmd = gen_cmd(t);
@@ -1179,6 +1283,7 @@ static void op_ioctl(struct fz *t)
 	struct page_daemon pd = { 0 };
 	unsigned long gen0 = 0;
 	long long raw0 = 0;
+	__u64 tasks_dc = 0, tasks_ss = 0;
 	long r;
 
 	switch (k) {
@@ -1322,9 +1427,8 @@ static void op_ioctl(struct fz *t)
 		}
 		place(t, &a, pick_pk(t), &u.inj, sizeof(u.inj), RW_SIZE,
 		      RO_INJ_OK, RO_INJ_BAD);
-		w = want_inject(&a);
+		w = want_injector_cmd();
 		break;
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
 	case K_INJECT_EVENTS:
 		op = OP_IOC_INJECT_EVENTS;
 		memset(&u.iev, 0, sizeof(u.iev));
@@ -1353,9 +1457,20 @@ static void op_ioctl(struct fz *t)
 		}
 		place(t, &a, pick_pk(t), &u.iev, sizeof(u.iev), RW_SIZE,
 		      RO_IEV_OK, RO_IEV_BAD);
-		w = want_inject_events(&a);
+		w = want_injector_cmd();
 		break;
-#endif
+	case K_TASKS:
+		op = OP_IOC_TASKS;
+		memset(&u.tasks, 0, sizeof(u.tasks));
+		u.tasks.size = TASKS_SIZE;
+		if (chance(&t->rng, 40))
+			mutate_tasks(t, &u.tasks);
+		place(t, &a, pick_pk(t), &u.tasks, TASKS_SIZE, RW_SIZE,
+		      RO_TASKS_OK, RO_TASKS_BAD);
+		w = want_tasks(&a);
+		tasks_dc = __atomic_load_n(&env.page->daemon_count, __ATOMIC_ACQUIRE);
+		tasks_ss = __atomic_load_n(&env.page->step_seq, __ATOMIC_ACQUIRE);
+		break;
 	case K_DAEMON_REPORT:
 		op = OP_IOC_DAEMON_REPORT;
 		gen0 = atomic_load(&perturb_gen);
@@ -1440,38 +1555,21 @@ static void op_ioctl(struct fz *t)
 				check_stall_log(t, from, &o, recs);
 		}
 		break;
-	case K_INJECT:
+	case K_TASKS:
 		if (a.kind == PK_GOOD || a.kind == PK_ODD) {
-			struct clockwatch_inject o;
+			struct clockwatch_tasks o;
 
 			memcpy(&o, (void *)(uintptr_t)a.p, sizeof(o));
-			if (o.start_ns <= 0 || o.end_ns - o.start_ns < (__s64)u.inj.duration_ns)
-				bad_output(t, op, "spin of %llu ns: start %lld end %lld",
-					   (unsigned long long)u.inj.duration_ns,
-					   (long long)o.start_ns, (long long)o.end_ns);
+			check_tasks(t, &o, tasks_dc, tasks_ss);
 		}
 		break;
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-	case K_INJECT_EVENTS:
-		if (a.kind == PK_GOOD || a.kind == PK_ODD) {
-			struct clockwatch_inject_events o;
-
-			memcpy(&o, (void *)(uintptr_t)a.p, sizeof(o));
-			if (o.last_seq < o.first_seq ||
-			    o.last_seq - o.first_seq + 1 < u.iev.count)
-				bad_output(t, op, "%u records: first_seq %llu last_seq %llu",
-					   u.iev.count, (unsigned long long)o.first_seq,
-					   (unsigned long long)o.last_seq);
-		}
-		break;
-#endif
 	case K_DAEMON_REPORT: {
 		/*
 		 * On the page now: this report or a later one (the other
 		 * threads report too), never an earlier one.
 		 */
 		const struct clockwatch_daemon_report *in = a.seen;
-		const struct clockwatch_page_ext *x = &env.page->ext;
+		const struct clockwatch_page *x = env.page;
 		long long rraw = __atomic_load_n(&x->report_raw_ns, __ATOMIC_RELAXED);
 		long long ranchor = __atomic_load_n(&x->report_anchor_raw_ns,
 						    __ATOMIC_RELAXED);
@@ -1518,12 +1616,18 @@ static struct want want_read(const struct fzfd *f, bool pos_given, long long pos
 
 	if (pos_given && pos < 0)
 		return w1(EINVAL);
-	if (!acc_file(f->acc) || !acc_reads(f->acc))
+	if (!acc_file(f->acc))
+		return w1(EBADF);
+	/*
+	 * fs/read_write.c ksys_pread64(): a stream (stream_open(), no
+	 * FMODE_PREAD) is ESPIPE before anything else is looked at.
+	 */
+	if (pos_given)
+		return w1(ESPIPE);
+	if (!acc_reads(f->acc))
 		return w1(EBADF);
 	if (!aok)
 		return w1(EFAULT);
-	if (pos_given && (long long)((unsigned long long)pos + count) < 0)
-		return w1(EINVAL);
 	/* the device's own */
 	if (!f->may_read)
 		return w1(EPERM);
@@ -1699,10 +1803,17 @@ static void op_write(struct fz *t, bool use_pwrite)
 	int res;
 
 	place(t, &a, pick_pk(t), t->arena + A_RO, 256, RW_SIZE, RO_INFO_OK, RO_INFO_BAD);
-	/* fs/read_write.c: ksys_pwrite64(), then vfs_write(); no .write here */
+	/*
+	 * fs/read_write.c: ksys_pwrite64() (ESPIPE on a stream, no
+	 * FMODE_PWRITE), then vfs_write(); no .write here
+	 */
 	if (use_pwrite && pos < 0)
 		w = w1(EINVAL);
-	else if (!acc_file(f->acc) || !acc_writes(f->acc))
+	else if (!acc_file(f->acc))
+		w = w1(EBADF);
+	else if (use_pwrite)
+		w = w1(ESPIPE);
+	else if (!acc_writes(f->acc))
 		w = w1(EBADF);
 	else
 		w = w1(EINVAL);
@@ -1782,7 +1893,7 @@ static void mapping_calls(struct fz *t, void *p)
 	void *q;
 	int r, res;
 
-	if (page->magic != CLOCKWATCH_MAGIC || page->version != CLOCKWATCH_PAGE_VERSION ||
+	if (page->magic != CLOCKWATCH_MAGIC || page->version != CLOCKWATCH_ABI_VERSION ||
 	    page->features != env.features)
 		bad_output(t, OP_MMAP, "page: magic %#x version %u features %#llx",
 			   page->magic, page->version,
@@ -2091,15 +2202,16 @@ static void op_lseek(struct fz *t)
 	off_t r;
 
 	/*
-	 * fs/read_write.c ksys_lseek(); the device's noop_llseek() moves
-	 * nothing and returns the position, which no call moves from 0.
+	 * fs/read_write.c ksys_lseek(), then vfs_llseek(): the device is a
+	 * stream (stream_open(), no FMODE_LSEEK), so ESPIPE for every whence
+	 * up to SEEK_MAX.
 	 */
 	if (!acc_file(f->acc))
 		w = w1(EBADF);
 	else if (whence > SEEK_HOLE)
 		w = w1(EINVAL);
 	else
-		w = w1(0);
+		w = w1(ESPIPE);
 	r = lseek(f->fd, off, whence);
 	if (record(t, OP_LSEEK, r < 0 ? errno : 0, &w, "fd %s(%d) offset %lld whence %d",
 		   f->name, f->fd, off, whence) && r > 0)
@@ -2180,7 +2292,9 @@ static void arena_init(struct fz *t)
 	struct clockwatch_info *info;
 	struct clockwatch_stall_log *lg;
 	struct clockwatch_inject *inj;
+	struct clockwatch_inject_events *iev;
 	struct clockwatch_daemon_report *drep;
+	struct clockwatch_tasks *tasks;
 
 	t->arena = mmap(NULL, A_SIZE, PROT_READ | PROT_WRITE,
 			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -2215,17 +2329,17 @@ static void arena_init(struct fz *t)
 	inj->size = sizeof(*inj);
 	inj->mode = 9;
 	inj->duration_ns = 1000;
-#ifdef CLOCKWATCH_IOC_INJECT_EVENTS
-	{
-		struct clockwatch_inject_events *iev = (void *)(ro + RO_IEV_OK);
-
-		iev->size = sizeof(*iev);
-		iev->count = 1;
-		iev = (void *)(ro + RO_IEV_BAD);
-		iev->size = sizeof(*iev);
-		iev->count = CLOCKWATCH_INJECT_MAX_EVENTS + 1;
-	}
-#endif
+	iev = (void *)(ro + RO_IEV_OK);
+	iev->size = sizeof(*iev);
+	iev->count = 1;
+	iev = (void *)(ro + RO_IEV_BAD);
+	iev->size = sizeof(*iev);
+	iev->count = CLOCKWATCH_INJECT_MAX_EVENTS + 1;
+	tasks = (void *)(ro + RO_TASKS_OK);
+	tasks->size = sizeof(*tasks);
+	tasks = (void *)(ro + RO_TASKS_BAD);
+	tasks->size = sizeof(*tasks);
+	tasks->__reserved[0] = 1;
 	/* a report from this process with an anchor never made: ESRCH or EAGAIN */
 	drep = (void *)(ro + RO_DREP_OK);
 	drep->size = sizeof(*drep);
@@ -2293,7 +2407,7 @@ static void *fuzz_thread(void *arg)
 
 /* ---- the perturbing thread --------------------------------------------- */
 
-/* ext.last_step_delta_ns of the page, read under its seq. */
+/* last_step_delta_ns of the page, read under its seq. */
 static long long step_made(const struct clockwatch_page *page)
 {
 	unsigned int seq;
@@ -2301,7 +2415,7 @@ static long long step_made(const struct clockwatch_page *page)
 
 	do {
 		seq = __atomic_load_n(&page->seq, __ATOMIC_ACQUIRE);
-		d = __atomic_load_n(&page->ext.last_step_delta_ns, __ATOMIC_RELAXED);
+		d = __atomic_load_n(&page->last_step_delta_ns, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((seq & 1) || __atomic_load_n(&page->seq, __ATOMIC_RELAXED) != seq);
 	return d;
@@ -2313,7 +2427,7 @@ struct perturber {
 	bool running;
 	int fd;
 	const struct clockwatch_page *page;
-	bool inject;
+	int injfd;		/* the injector's debugfs file, or -1 */
 	uint64_t rng;
 	unsigned long steps, writes, injects, failed;
 	int first_err;
@@ -2393,7 +2507,7 @@ static void *perturb_fn(void *arg)
 				perturb_fail(p, "adjtimex");
 			else
 				p->writes++;
-		} else if (p->inject) {
+		} else if (p->injfd >= 0) {
 			struct clockwatch_inject inj = {
 				.size = sizeof(inj),
 				.cpu = env.online_list[rndn(&p->rng, env.n_online)],
@@ -2401,7 +2515,7 @@ static void *perturb_fn(void *arg)
 				.duration_ns = 50000 + rndn(&p->rng, 950000),
 			};
 
-			if (ioctl(p->fd, CLOCKWATCH_IOC_INJECT, &inj))
+			if (ioctl(p->injfd, CLOCKWATCH_IOC_INJECT, &inj))
 				perturb_fail(p, "CLOCKWATCH_IOC_INJECT");
 			else
 				p->injects++;
@@ -2418,7 +2532,9 @@ static void perturb_start(struct perturber *p, int fd, const struct clockwatch_p
 	memset(p, 0, sizeof(*p));
 	p->fd = fd;
 	p->page = page;
-	p->inject = env.inject;
+	p->injfd = env.inject ? open(CLOCKWATCH_INJECT_PATH, O_RDONLY | O_CLOEXEC) : -1;
+	if (env.inject && p->injfd < 0)
+		perturb_fail(p, "open " CLOCKWATCH_INJECT_PATH);
 	p->rng = env.seed ^ 0x7e57ab1e;
 	p->saved.modes = 0;
 	adjtimex(&p->saved);
@@ -2460,6 +2576,8 @@ static void perturb_stop(struct perturber *p)
 	atomic_store(&p->stop, true);
 	pthread_join(p->th, NULL);
 	p->running = false;
+	if (p->injfd >= 0)
+		close(p->injfd);
 	adjtimex(&tx);
 	drift = cw_real_minus_mono() - p->offs0;
 	if (drift > 1000 || drift < -1000)
@@ -2531,9 +2649,13 @@ static int env_init(int fd, const struct clockwatch_page *page, char *why, size_
 	for (env.n_online = 0, i = 0; i < env.nr_cpu_ids; i++)
 		if (env.online[i])
 			env.online_list[env.n_online++] = i;
+	if (probed_cpus(env.probed)) {
+		snprintf(why, len, "cannot read the isolated CPUs");
+		return -1;
+	}
 	env.features = page->features;
 	env.stalls = env.features & CLOCKWATCH_FEAT_STALLS;
-	env.inject = env.features & CLOCKWATCH_FEAT_INJECT;
+	env.inject = !access(CLOCKWATCH_INJECT_PATH, F_OK);
 	if (ioctl(fd, CLOCKWATCH_IOC_INFO, &info)) {
 		snprintf(why, len, "CLOCKWATCH_IOC_INFO: %s", strerror(errno));
 		return -1;
@@ -2571,6 +2693,7 @@ static int env_init(int fd, const struct clockwatch_page *page, char *why, size_
 	env.start_mono_ns = cw_clock_ns(CLOCK_MONOTONIC);
 	env.pid = getpid();
 	env.page = page;
+	env.fd = fd;
 	{
 		struct page_daemon pd;
 
@@ -2859,6 +2982,38 @@ static void slice(struct __test_metadata *_metadata, FIXTURE_DATA(fuzz) *self,
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(0, p.failed);
+}
+
+/*
+ * The injector left the device's ABI: /dev/clockwatch answers its two
+ * commands ENOTTY even for a valid request from root with inject=1, and
+ * the injector's debugfs file answers the device's commands ENOTTY.
+ */
+TEST_F(fuzz, injector_not_on_the_device)
+{
+	struct clockwatch_inject inj = {
+		.size = sizeof(inj), .cpu = 0, .mode = CLOCKWATCH_INJECT_PREEMPT,
+		.duration_ns = 1000,
+	};
+	struct clockwatch_inject_events iev = { .size = sizeof(iev), .count = 1 };
+	struct clockwatch_info info = { .size = sizeof(info) };
+	int injfd;
+
+	REQUIRE_DEVICE();
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_INJECT, &inj));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(self->fd, CLOCKWATCH_IOC_INJECT_EVENTS, &iev));
+	EXPECT_EQ(ENOTTY, errno);
+	injfd = open(CLOCKWATCH_INJECT_PATH, O_RDONLY | O_CLOEXEC);
+	if (injfd < 0)
+		SKIP(return, "no injector here (%s): its side not checked",
+		     strerror(errno));
+	EXPECT_EQ(-1, ioctl(injfd, CLOCKWATCH_IOC_INFO, &info));
+	EXPECT_EQ(ENOTTY, errno);
+	/* and it is the injector: a valid request is served there */
+	EXPECT_EQ(0, ioctl(injfd, CLOCKWATCH_IOC_INJECT_EVENTS, &iev));
+	EXPECT_EQ(iev.first_seq, iev.last_seq);
+	close(injfd);
 }
 
 /* nobody, no capabilities: no events (EPERM, EPOLLERR), no reset, no injector */

@@ -362,7 +362,7 @@ TEST_F_TIMEOUT(honesty, third_party_step, 60)
 	cw_reader__close(reader);
 	p = &page;
 	if (!(p->features & CLOCKWATCH_FEAT_STEPS) ||
-	    !CLOCKWATCH_FIELD_PRESENT(p, ext.sync_state))
+	    !CLOCKWATCH_FIELD_PRESENT(p, sync_state))
 		SKIP(return, "the module has no step hook (CLOCKWATCH_FEAT_STEPS)");
 
 	ASSERT_LE(0, daemon_start());

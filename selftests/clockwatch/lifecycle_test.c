@@ -414,6 +414,70 @@ FIXTURE(lifecycle) {};
 FIXTURE_SETUP(lifecycle) {}
 FIXTURE_TEARDOWN(lifecycle) {}
 
+/*
+ * The module does not know the kernel's time_state until it sees an
+ * adjtimex() call (the page says -1 until then), and that first look is
+ * no move: a load followed by a read makes no LEAP record.  The kernel is
+ * made to be in TIME_OK first (maxerror well below the limit, STA_UNSYNC
+ * clear), where a module that assumed TIME_ERROR would report a move.
+ */
+TEST_F(lifecycle, no_leap_record_at_load)
+{
+	const char *ko = getenv("CW_KO");
+	const char *params = getenv("CW_KO_PARAMS");
+	struct timex saved = {}, tx = {};
+	struct clockwatch_event ev;
+	const struct clockwatch_page *page;
+	int kofd, fd, state, leaps = 0, steps = 0;
+	ssize_t n;
+
+	if (getuid() != 0)
+		SKIP(return, "loads modules: needs root");
+	if (!ko)
+		SKIP(return, "CW_KO names no module file");
+	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))
+		SKIP(return, "changes the NTP state: set CLOCKWATCH_DESTRUCTIVE=1");
+	ASSERT_FALSE(dev_exists()) TH_LOG("the module is loaded already");
+	ASSERT_LE(0, adjtimex(&saved));
+	tx.modes = ADJ_STATUS | ADJ_MAXERROR;
+	tx.status = 0;
+	tx.maxerror = 100000;
+	ASSERT_EQ(TIME_OK, adjtimex(&tx));
+
+	kofd = open(ko, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, kofd) TH_LOG("%s: %s", ko, strerror(errno));
+	ASSERT_EQ(0, load_module(kofd, params ? params : ""));
+	close(kofd);
+	fd = open_dev();
+	ASSERT_LE(0, fd);
+	page = mmap(NULL, CLOCKWATCH_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, page);
+	if (!page->ntp_calls) {
+		EXPECT_EQ(-1, page->time_state);
+	}
+	memset(&tx, 0, sizeof(tx));
+	state = adjtimex(&tx);
+	EXPECT_EQ(TIME_OK, state);
+	EXPECT_EQ(state, page->time_state);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+	while ((n = read(fd, &ev, sizeof(ev))) == sizeof(ev)) {
+		leaps += ev.type == CLOCKWATCH_EV_LEAP;
+		steps += ev.type == CLOCKWATCH_EV_STEP;
+	}
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, leaps);
+	EXPECT_EQ(0, steps);
+
+	munmap((void *)page, CLOCKWATCH_PAGE_SIZE);
+	close(fd);
+	saved.modes = ADJ_STATUS | ADJ_MAXERROR;
+	adjtimex(&saved);
+	for (n = 0; n < 100 && unload_module() == -EWOULDBLOCK; n++)
+		usleep(10000);
+	ASSERT_FALSE(dev_exists());
+}
+
 /* About half a second a cycle in the TCG VM: 200 take 100 s. */
 TEST_F_TIMEOUT(lifecycle, load_unload_while_in_use, 1200)
 {

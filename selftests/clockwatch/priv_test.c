@@ -9,8 +9,11 @@
  *   - the event stream names processes, so read() and poll() of it take
  *     CAP_PERFMON or CAP_SYS_ADMIN, held by the process that opened the
  *     file (a file passed on keeps its opener's right);
- *   - CLOCKWATCH_IOC_STALL_RESET and _INJECT take CAP_SYS_ADMIN, module
- *     parameters are written by root through sysfs;
+ *   - CLOCKWATCH_IOC_STALL_RESET takes CAP_SYS_ADMIN, module parameters
+ *     are written by root through sysfs;
+ *   - the test injector is not the device's (ENOTTY there): its debugfs
+ *     file is root's (0600), and its ioctls take CAP_SYS_ADMIN even on a
+ *     file root opened and passed on;
  *   - CLOCKWATCH_IOC_DAEMON_REPORT takes CAP_SYS_TIME: a report changes
  *     the bound every reader computes;
  *   - no kernel address leaves the module.
@@ -38,6 +41,8 @@
 
 #include <linux/capability.h>
 #include <linux/clockwatch.h>
+/* The injector's header: a test header, not the uapi (never installed). */
+#include <clockwatch/inject.h>
 
 #include "kselftest_harness.h"
 #include "cw_test.h"
@@ -156,9 +161,16 @@ static int open_to_all(void *arg)
 	return bad;
 }
 
+/* The injector as root sees it, for a child that dropped its rights. */
+struct injector_seen {
+	bool exists;	/* CLOCKWATCH_INJECT_PATH exists (inject=1) */
+	int fd;		/* root's open file of it, or -1 */
+};
+
 /* What nobody without capabilities may not do. */
 static int refused_to_nobody(void *arg)
 {
+	const struct injector_seen *is = arg;
 	struct clockwatch_event evs[MAX_EVENTS];
 	struct clockwatch_inject inj = {
 		.size = sizeof(inj), .cpu = 0,
@@ -175,8 +187,19 @@ static int refused_to_nobody(void *arg)
 	bad |= CHILD_CHECK(poll_events(fd) == POLLERR);
 	bad |= CHILD_CHECK(ioctl(fd, CLOCKWATCH_IOC_STALL_RESET) < 0 &&
 			   errno == EPERM);
+	/* The device knows no injector, whoever asks. */
 	bad |= CHILD_CHECK(ioctl(fd, CLOCKWATCH_IOC_INJECT, &inj) < 0 &&
-			   errno == EPERM);
+			   errno == ENOTTY);
+	/* Its file is root's: debugfs is not even searchable to nobody. */
+	pfd = open(CLOCKWATCH_INJECT_PATH, O_RDONLY);
+	bad |= CHILD_CHECK(pfd < 0 && (errno == EACCES ||
+				       (!is->exists && errno == ENOENT)));
+	if (pfd >= 0)
+		close(pfd);
+	/* Root's open file of it, passed on: the call still needs the right. */
+	if (is->fd >= 0)
+		bad |= CHILD_CHECK(ioctl(is->fd, CLOCKWATCH_IOC_INJECT, &inj) < 0 &&
+				   errno == EPERM);
 	pfd = open("/sys/module/clockwatch/parameters/refresh_us", O_WRONLY);
 	bad |= CHILD_CHECK(pfd < 0 && errno == EACCES);
 	if (pfd >= 0)
@@ -298,8 +321,8 @@ static int report_fill(struct clockwatch_daemon_report *rep, pid_t pid)
 	rep->ref_real_ns = cw_clock_ns(CLOCK_REALTIME);
 	do {
 		seq = __atomic_load_n(&p->seq, __ATOMIC_ACQUIRE);
-		rep->anchor_raw_ns = p->ext.maxerror_raw_ns;
-		rep->step_seq = p->ext.step_seq;
+		rep->anchor_raw_ns = p->maxerror_raw_ns;
+		rep->step_seq = p->step_seq;
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	} while ((seq & 1) || __atomic_load_n(&p->seq, __ATOMIC_RELAXED) != seq);
 	munmap((void *)p, CLOCKWATCH_PAGE_SIZE);
@@ -355,9 +378,16 @@ TEST(page_and_info_open_to_all)
 
 TEST(events_and_config_refused_to_nobody)
 {
+	struct injector_seen is;
+
 	REQUIRE_DESTRUCTIVE();
+	is.exists = !access(CLOCKWATCH_INJECT_PATH, F_OK);
+	is.fd = open(CLOCKWATCH_INJECT_PATH, O_RDONLY | O_CLOEXEC);
+	EXPECT_EQ(is.exists, is.fd >= 0);
 	ASSERT_EQ(0, write_maxerror());
-	ASSERT_EQ(0, as_nobody(0, refused_to_nobody, NULL));
+	ASSERT_EQ(0, as_nobody(0, refused_to_nobody, &is));
+	if (is.fd >= 0)
+		close(is.fd);
 }
 
 TEST(perfmon_reads_events_but_does_not_configure)
@@ -513,7 +543,7 @@ TEST(no_kernel_address_leaves_the_module)
 	};
 	struct kranges kr = {};
 	const void *page;
-	int fd, cpu, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int fd, injfd, cpu, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	ssize_t n;
 
 	REQUIRE_DESTRUCTIVE();
@@ -532,8 +562,11 @@ TEST(no_kernel_address_leaves_the_module)
 	ASSERT_LE(0, fd);
 	/* Events of each kind a test can make: NTP write, stall. */
 	ASSERT_EQ(0, write_maxerror());
-	if (ioctl(fd, CLOCKWATCH_IOC_INJECT, &inj))
+	injfd = open(CLOCKWATCH_INJECT_PATH, O_RDONLY | O_CLOEXEC);
+	if (injfd < 0 || ioctl(injfd, CLOCKWATCH_IOC_INJECT, &inj))
 		TH_LOG("no injector (%s): no stall records", strerror(errno));
+	if (injfd >= 0)
+		close(injfd);
 
 	page = mmap(NULL, CLOCKWATCH_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	ASSERT_NE(MAP_FAILED, page);

@@ -133,8 +133,8 @@ static void report_init(struct clockwatch_daemon_report *r, pid_t pid,
 	r->source = CLOCKWATCH_DREP_CHRONY;
 	r->flags = CLOCKWATCH_DREPF_SYNCED;
 	r->daemon_pid = pid;
-	r->anchor_raw_ns = c->ext.maxerror_raw_ns;
-	r->step_seq = c->ext.step_seq;
+	r->anchor_raw_ns = c->maxerror_raw_ns;
+	r->step_seq = c->step_seq;
 	r->correction_ns = -123456789;
 	r->root_delay_ns = 2345678;
 	r->root_dispersion_ns = 345678;
@@ -151,11 +151,14 @@ static int report(int fd, struct clockwatch_daemon_report *r)
  * other daemon may live) or already be it.  Fills @c with the page after.
  */
 #define BE_DAEMON(c) do {						\
+	struct clockwatch_tasks bd_t;					\
+									\
 	ASSERT_EQ(0, write_maxerror(TEST_MAXERROR_US));			\
 	cw_page_copy(self->page, (c));					\
-	ASSERT_EQ(getpid(), (c)->ext.daemon_pid)			\
+	ASSERT_EQ(0, cw_tasks(self->fd, &bd_t));				\
+	ASSERT_EQ(getpid(), bd_t.daemon_pid)				\
 		TH_LOG("another sync daemon lives: pid %d (%.16s)",	\
-		       (c)->ext.daemon_pid, (c)->ext.daemon_comm);	\
+		       bd_t.daemon_pid, bd_t.daemon_comm);		\
 } while (0)
 
 /*
@@ -167,9 +170,9 @@ static int report(int fd, struct clockwatch_daemon_report *r)
 	BE_DAEMON(c);							\
 	sleep_ns(UPDATE_GAP_NS + 10 * NSEC_PER_MSEC);			\
 	BE_DAEMON(c);							\
-	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, (c)->ext.sync_state)	\
+	ASSERT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, (c)->sync_state)	\
 		TH_LOG("sync_state %u reason %u after two updates",	\
-		       (c)->ext.sync_state, (c)->ext.sync_reason);	\
+		       (c)->sync_state, (c)->sync_reason);	\
 } while (0)
 
 /* A child that waits until @release is closed; returns its pid. */
@@ -219,7 +222,7 @@ TEST_F(rep, taken_and_published)
 
 	REQUIRE_DESTRUCTIVE();
 	BE_DAEMON(&c);
-	EXPECT_EQ(TEST_MAXERROR_US, c.ext.maxerror_us);
+	EXPECT_EQ(TEST_MAXERROR_US, c.maxerror_us);
 	report_init(&r, getpid(), &c);
 
 	raw0 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
@@ -227,24 +230,24 @@ TEST_F(rep, taken_and_published)
 	raw1 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 
 	cw_page_copy(self->page, &after);
-	EXPECT_LE(raw0, after.ext.report_raw_ns);
-	EXPECT_GE(raw1, after.ext.report_raw_ns);
-	EXPECT_EQ(c.ext.maxerror_raw_ns, after.ext.report_anchor_raw_ns);
-	EXPECT_EQ(TEST_MAXERROR_US, after.ext.report_maxerror_us);
-	EXPECT_EQ(c.ext.step_seq, after.ext.report_step_seq);
-	EXPECT_EQ(CLOCKWATCH_DREP_CHRONY, after.ext.report_source);
-	EXPECT_EQ(CLOCKWATCH_DREPF_SYNCED, after.ext.report_flags);
-	EXPECT_EQ(r.correction_ns, after.ext.report_correction_ns);
-	EXPECT_EQ(r.root_delay_ns, after.ext.report_root_delay_ns);
-	EXPECT_EQ(r.root_dispersion_ns, after.ext.report_root_dispersion_ns);
-	EXPECT_EQ(r.ref_real_ns, after.ext.report_ref_real_ns);
+	EXPECT_LE(raw0, after.report_raw_ns);
+	EXPECT_GE(raw1, after.report_raw_ns);
+	EXPECT_EQ(c.maxerror_raw_ns, after.report_anchor_raw_ns);
+	EXPECT_EQ(TEST_MAXERROR_US, after.report_maxerror_us);
+	EXPECT_EQ(c.step_seq, after.report_step_seq);
+	EXPECT_EQ(CLOCKWATCH_DREP_CHRONY, after.report_source);
+	EXPECT_EQ(CLOCKWATCH_DREPF_SYNCED, after.report_flags);
+	EXPECT_EQ(r.correction_ns, after.report_correction_ns);
+	EXPECT_EQ(r.root_delay_ns, after.report_root_delay_ns);
+	EXPECT_EQ(r.root_dispersion_ns, after.report_root_dispersion_ns);
+	EXPECT_EQ(r.ref_real_ns, after.report_ref_real_ns);
 	/* A report never changes the clock or the anchor. */
-	EXPECT_EQ(c.ext.maxerror_raw_ns, after.ext.maxerror_raw_ns);
-	EXPECT_EQ(c.ext.step_seq, after.ext.step_seq);
+	EXPECT_EQ(c.maxerror_raw_ns, after.maxerror_raw_ns);
+	EXPECT_EQ(c.step_seq, after.step_seq);
 	TH_LOG("report at raw %lld, %lld ns after the read before the call, %lld ns before the one after",
-	       (long long)after.ext.report_raw_ns,
-	       (long long)after.ext.report_raw_ns - raw0,
-	       raw1 - (long long)after.ext.report_raw_ns);
+	       (long long)after.report_raw_ns,
+	       (long long)after.report_raw_ns - raw0,
+	       raw1 - (long long)after.report_raw_ns);
 
 	/* A second report with other values replaces the first. */
 	r.flags = 0;
@@ -253,10 +256,10 @@ TEST_F(rep, taken_and_published)
 	r.root_dispersion_ns = 0;
 	ASSERT_EQ(0, report(self->fd, &r));
 	cw_page_copy(self->page, &after);
-	EXPECT_EQ(0, after.ext.report_flags);
-	EXPECT_EQ(r.correction_ns, after.ext.report_correction_ns);
-	EXPECT_EQ(0, after.ext.report_root_delay_ns);
-	EXPECT_EQ(0, after.ext.report_root_dispersion_ns);
+	EXPECT_EQ(0, after.report_flags);
+	EXPECT_EQ(r.correction_ns, after.report_correction_ns);
+	EXPECT_EQ(0, after.report_root_delay_ns);
+	EXPECT_EQ(0, after.report_root_dispersion_ns);
 }
 
 /*
@@ -277,26 +280,26 @@ TEST_F(rep, eagain_after_new_write_and_step)
 
 	sleep_ns(UPDATE_GAP_NS + 10 * NSEC_PER_MSEC);
 	BE_DAEMON(&c2);
-	ASSERT_LT(c1.ext.maxerror_raw_ns, c2.ext.maxerror_raw_ns);
+	ASSERT_LT(c1.maxerror_raw_ns, c2.maxerror_raw_ns);
 	EXPECT_EQ(-EAGAIN, report(self->fd, &r));
 	cw_page_copy(self->page, &c3);
-	EXPECT_EQ(after.ext.report_raw_ns, c3.ext.report_raw_ns);
-	EXPECT_EQ(c1.ext.maxerror_raw_ns, c3.ext.report_anchor_raw_ns);
-	r.anchor_raw_ns = c2.ext.maxerror_raw_ns;
+	EXPECT_EQ(after.report_raw_ns, c3.report_raw_ns);
+	EXPECT_EQ(c1.maxerror_raw_ns, c3.report_anchor_raw_ns);
+	r.anchor_raw_ns = c2.maxerror_raw_ns;
 	EXPECT_EQ(0, report(self->fd, &r));
 
 	/* A step: the daemon's own, which disrupts nothing, still moves step_seq. */
 	ASSERT_EQ(0, cw_step_setoffset(STEP_NS));
 	self->unstep_ns = STEP_NS;
 	cw_page_copy(self->page, &c3);
-	ASSERT_EQ(c2.ext.step_seq + 1, c3.ext.step_seq);
-	EXPECT_EQ(c2.ext.maxerror_raw_ns, c3.ext.maxerror_raw_ns);
+	ASSERT_EQ(c2.step_seq + 1, c3.step_seq);
+	EXPECT_EQ(c2.maxerror_raw_ns, c3.maxerror_raw_ns);
 	EXPECT_EQ(-EAGAIN, report(self->fd, &r));
-	r.step_seq = c3.ext.step_seq;
+	r.step_seq = c3.step_seq;
 	EXPECT_EQ(0, report(self->fd, &r));
 	cw_page_copy(self->page, &after);
-	EXPECT_EQ(c3.ext.step_seq, after.ext.report_step_seq);
-	EXPECT_EQ(c2.ext.maxerror_raw_ns, after.ext.report_anchor_raw_ns);
+	EXPECT_EQ(c3.step_seq, after.report_step_seq);
+	EXPECT_EQ(c2.maxerror_raw_ns, after.report_anchor_raw_ns);
 }
 
 static void *tid_thread(void *arg)
@@ -318,6 +321,7 @@ TEST_F(rep, esrch_not_the_daemon_or_dead)
 {
 	struct clockwatch_daemon_report r;
 	struct clockwatch_page c;
+	struct clockwatch_tasks t;
 	int ready[2], release[2], trel[3];
 	siginfo_t si;
 	pthread_t th;
@@ -344,9 +348,10 @@ TEST_F(rep, esrch_not_the_daemon_or_dead)
 	close(release[0]);
 	ASSERT_EQ(1, read(ready[0], &b, 1));
 	cw_page_copy(self->page, &c);
-	ASSERT_EQ(d, c.ext.daemon_pid)
+	ASSERT_EQ(0, cw_tasks(self->fd, &t));
+	ASSERT_EQ(d, t.daemon_pid)
 		TH_LOG("the child did not become the daemon: pid %d (%.16s) is",
-		       c.ext.daemon_pid, c.ext.daemon_comm);
+		       t.daemon_pid, t.daemon_comm);
 	report_init(&r, d, &c);
 	EXPECT_EQ(0, report(self->fd, &r)) TH_LOG("from the live child daemon");
 
@@ -397,6 +402,7 @@ TEST_F(rep, foreign_adjust_disrupts_foreign_maxerror_ignored)
 {
 	struct timex tx = { .modes = ADJ_FREQUENCY };
 	struct clockwatch_page c, after;
+	struct clockwatch_tasks t0, t;
 	long long raw0, raw1;
 
 	REQUIRE_DESTRUCTIVE();
@@ -408,26 +414,29 @@ TEST_F(rep, foreign_adjust_disrupts_foreign_maxerror_ignored)
 	raw1 = cw_clock_ns(CLOCK_MONOTONIC_RAW);
 	self->disrupted = true;
 	cw_page_copy(self->page, &after);
-	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, after.ext.sync_state);
-	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, after.ext.sync_reason);
-	EXPECT_LE(raw0, after.ext.disrupt_raw_ns);
-	EXPECT_GE(raw1, after.ext.disrupt_raw_ns);
-	EXPECT_EQ(getpid(), after.ext.daemon_pid);
+	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, after.sync_state);
+	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, after.sync_reason);
+	EXPECT_LE(raw0, after.disrupt_raw_ns);
+	EXPECT_GE(raw1, after.disrupt_raw_ns);
+	ASSERT_EQ(0, cw_tasks(self->fd, &t0));
+	EXPECT_EQ(getpid(), t0.daemon_pid);
 
-	/* Another process writes maxerror: the page's ntp has it, ext not. */
+	/* Another process writes maxerror: the page's ntp has it, the daemon's fields not. */
 	memset(&tx, 0, sizeof(tx));
 	tx.modes = ADJ_MAXERROR;
 	tx.maxerror = 777777;
 	ASSERT_EQ(0, foreign_adjtimex(&tx));
 	cw_page_copy(self->page, &after);
 	EXPECT_EQ(777777, after.ntp.maxerror_us);
-	EXPECT_EQ(c.ext.maxerror_raw_ns, after.ext.maxerror_raw_ns);
-	EXPECT_EQ(c.ext.maxerror_mono_ns, after.ext.maxerror_mono_ns);
-	EXPECT_EQ(TEST_MAXERROR_US, after.ext.maxerror_us);
-	EXPECT_EQ(getpid(), after.ext.daemon_pid);
-	EXPECT_EQ(0, strncmp(c.ext.daemon_comm, after.ext.daemon_comm,
-			     sizeof(c.ext.daemon_comm)));
-	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, after.ext.sync_state);
+	EXPECT_EQ(c.maxerror_raw_ns, after.maxerror_raw_ns);
+	EXPECT_EQ(c.maxerror_mono_ns, after.maxerror_mono_ns);
+	EXPECT_EQ(TEST_MAXERROR_US, after.maxerror_us);
+	EXPECT_EQ(c.daemon_count, after.daemon_count);
+	ASSERT_EQ(0, cw_tasks(self->fd, &t));
+	EXPECT_EQ(getpid(), t.daemon_pid);
+	EXPECT_EQ(t0.daemon_count, t.daemon_count);
+	EXPECT_EQ(0, strncmp(t0.daemon_comm, t.daemon_comm, sizeof(t.daemon_comm)));
+	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, after.sync_state);
 }
 
 /*
@@ -450,21 +459,21 @@ TEST_F(rep, disruption_ends_at_second_update)
 	ASSERT_EQ(0, foreign_adjtimex(&tx));
 	self->disrupted = true;
 	cw_page_copy(self->page, &c);
-	ASSERT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.ext.sync_state);
-	ASSERT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, c.ext.sync_reason);
+	ASSERT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.sync_state);
+	ASSERT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, c.sync_reason);
 
 	/* First update after the disruption: still disrupted. */
 	BE_DAEMON(&c1);
-	EXPECT_LT(c.ext.disrupt_raw_ns, c1.ext.maxerror_raw_ns);
-	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c1.ext.sync_state)
+	EXPECT_LT(c.disrupt_raw_ns, c1.maxerror_raw_ns);
+	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c1.sync_state)
 		TH_LOG("the first update after the disruption ended it");
 
 	/* A write 10 ms later belongs to the same update. */
 	sleep_ns(10 * NSEC_PER_MSEC);
 	BE_DAEMON(&c1b);
-	gap = c1b.ext.maxerror_raw_ns - c1.ext.maxerror_raw_ns;
+	gap = c1b.maxerror_raw_ns - c1.maxerror_raw_ns;
 	if (gap < UPDATE_GAP_NS) {
-		EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c1b.ext.sync_state)
+		EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c1b.sync_state)
 			TH_LOG("a write %lld ns after the first ended it", gap);
 	} else {
 		TH_LOG("the second write came %lld ns after the first (a slow host): a new update",
@@ -474,8 +483,8 @@ TEST_F(rep, disruption_ends_at_second_update)
 	/* The second update: the disruption is over. */
 	sleep_ns(UPDATE_GAP_NS + 10 * NSEC_PER_MSEC);
 	BE_DAEMON(&c2);
-	EXPECT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, c2.ext.sync_state);
-	EXPECT_EQ(CLOCKWATCH_SYNC_R_MAXERROR, c2.ext.sync_reason);
+	EXPECT_EQ(CLOCKWATCH_SYNC_SYNCHRONIZED, c2.sync_state);
+	EXPECT_EQ(CLOCKWATCH_SYNC_R_MAXERROR, c2.sync_reason);
 	self->disrupted = false;
 }
 
@@ -486,21 +495,23 @@ struct step_seen {
 	long long page_offs;	/* REALTIME - MONOTONIC on the page */
 	long long offs;		/* the same, measured (tightest bracket) */
 	long long step_seq;
-	long long delta;	/* ext.last_step_delta_ns */
-	int pid;		/* ext.last_step_pid */
+	long long delta;	/* last_step_delta_ns */
+	int pid;		/* CLOCKWATCH_IOC_TASKS's last_step_pid */
 };
 
-static void step_look(const struct clockwatch_page *p, struct step_seen *s)
+static void step_look(int fd, const struct clockwatch_page *p,
+		      struct step_seen *s)
 {
+	struct clockwatch_tasks t;
 	struct clockwatch_page c;
 
 	cw_page_copy(p, &c);
 	s->offs = cw_real_minus_mono();
-	s->inflight = c.ext.step_inflight;
+	s->inflight = c.step_inflight;
 	s->page_offs = c.clocks.realtime_ns - c.clocks.monotonic_ns;
-	s->step_seq = c.ext.step_seq;
-	s->delta = c.ext.last_step_delta_ns;
-	s->pid = c.ext.last_step_pid;
+	s->step_seq = c.step_seq;
+	s->delta = c.last_step_delta_ns;
+	s->pid = cw_tasks(fd, &t) ? -1 : t.last_step_pid;
 }
 
 /*
@@ -529,16 +540,16 @@ TEST_F(rep, foreign_step_on_page_when_call_returns)
 
 		close(pipefd[0]);
 		seen[0].err = cw_step_setoffset(STEP_NS);
-		step_look(self->page, &seen[0]);
+		step_look(self->fd, self->page, &seen[0]);
 		seen[1].err = cw_step_setoffset(-STEP_NS);
-		step_look(self->page, &seen[1]);
+		step_look(self->fd, self->page, &seen[1]);
 		t = cw_clock_ns(CLOCK_REALTIME) + 20 * NSEC_PER_MSEC;
 		ts.tv_sec = t / CW_NSEC_PER_SEC;
 		ts.tv_nsec = t % CW_NSEC_PER_SEC;
 		seen[2].err = clock_settime(CLOCK_REALTIME, &ts) ? -errno : 0;
-		step_look(self->page, &seen[2]);
+		step_look(self->fd, self->page, &seen[2]);
 		seen[3].err = cw_step_setoffset(-seen[2].delta);
-		step_look(self->page, &seen[3]);
+		step_look(self->fd, self->page, &seen[3]);
 		_exit(write(pipefd[1], seen, sizeof(seen)) == sizeof(seen) ? 0 : 1);
 	}
 	close(pipefd[1]);
@@ -551,7 +562,7 @@ TEST_F(rep, foreign_step_on_page_when_call_returns)
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, seen[i].err) TH_LOG("step %d", i);
 		EXPECT_EQ(0, seen[i].inflight) TH_LOG("step %d", i);
-		EXPECT_EQ(c.ext.step_seq + i + 1, seen[i].step_seq) TH_LOG("step %d", i);
+		EXPECT_EQ(c.step_seq + i + 1, seen[i].step_seq) TH_LOG("step %d", i);
 		EXPECT_EQ(pid, seen[i].pid) TH_LOG("step %d", i);
 		EXPECT_GT(NSEC_PER_MSEC, llabs(seen[i].page_offs - seen[i].offs))
 			TH_LOG("step %d: page REALTIME - MONOTONIC %lld, measured %lld",
@@ -568,8 +579,8 @@ TEST_F(rep, foreign_step_on_page_when_call_returns)
 	/* and the clock is back where it was */
 	EXPECT_GT(100000, llabs(cw_real_minus_mono() - before));
 	cw_page_copy(self->page, &c);
-	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.ext.sync_state);
-	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_STEP, c.ext.sync_reason);
+	EXPECT_EQ(CLOCKWATCH_SYNC_DISRUPTED, c.sync_state);
+	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_STEP, c.sync_reason);
 }
 
 TEST_HARNESS_MAIN

@@ -15,7 +15,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-progs="clockwatch_test events_test stall_test honesty_test priv_test report_test flood_test fuzz_test"
+progs="clockwatch_test events_test ns_test stall_test honesty_test priv_test report_test flood_test fuzz_test"
 # lifecycle_test runs last, after the unload: it loads the module itself.
 
 ko=${1:?usage: run_vm.sh MODULE.ko [PARAM=VALUE...]}
@@ -87,6 +87,8 @@ CLOCKWATCH_DESTRUCTIVE=1 CLOCKWATCH_CLI="$top/userspace/build/clockwatch" \
 	"$here/chrony_test.sh" || fail=1
 # The tracepoints against steps and writes the script makes itself.
 CLOCKWATCH_DESTRUCTIVE=1 "$here/trace_test.sh" || fail=1
+# Time namespaces: the CLI in `unshare --time` against the namespace's clocks.
+CLOCKWATCH_DESTRUCTIVE=1 "$here/timens_test.sh" || fail=1
 
 if rmmod clockwatch; then
 	result ok "rmmod clockwatch"
@@ -101,7 +103,7 @@ fi
 
 # Load and unload again and again while in use (the module is out now).
 mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
-CW_KO="$ko" CW_KO_PARAMS="$*" "$here/build/lifecycle_test" || fail=1
+CLOCKWATCH_DESTRUCTIVE=1 CW_KO="$ko" CW_KO_PARAMS="$*" "$here/build/lifecycle_test" || fail=1
 
 report
 exit $fail
