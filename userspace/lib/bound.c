@@ -65,8 +65,6 @@ static __u32 module_reason(__u32 sync_reason)
 		return CW_REASON_VMFORK;
 	case CLOCKWATCH_SYNC_R_RESUME:
 		return CW_REASON_RESUME;
-	case CLOCKWATCH_SYNC_R_HOST_PAUSE:
-		return CW_REASON_HOST_PAUSE;
 	case CLOCKWATCH_SYNC_R_FOREIGN_ADJUST:
 		return CW_REASON_FOREIGN_ADJUST;
 	case CLOCKWATCH_SYNC_R_DAEMON_FIRST:
@@ -355,6 +353,16 @@ static bool bounded(__u32 status)
 	       status == CW_STATUS_FREE_RUNNING;
 }
 
+/* The room later versions fill. */
+static inline __attribute__((always_inline))
+void zero_reserved(struct cw_now *out)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(out->__reserved1) / sizeof(out->__reserved1[0]); i++)
+		out->__reserved1[i] = 0;
+}
+
 static void set_unbounded(struct cw_now *out)
 {
 	out->bound_ns = CW_BOUND_INFINITE;
@@ -371,6 +379,7 @@ static void put_unbounded(struct cw_now *out, __u32 status, __u32 reason,
 {
 	out->real_ns = real_ns;
 	out->__reserved = 0;
+	zero_reserved(out);
 	out->status = status;
 	out->reason = reason;
 	out->flags = 0;
@@ -407,6 +416,7 @@ void put_bounded(struct cw_now *out, __u32 status, __u32 reason,
 	 */
 	out->real_ns = real_ns;
 	out->__reserved = 0;
+	zero_reserved(out);
 	out->maxerror_ns = s->maxerror_ns;
 	out->correction_ns = s->correction_ns;
 	out->correction_age_ns = since_ns - s->reading_ns;

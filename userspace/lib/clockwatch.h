@@ -11,12 +11,35 @@
  *
  * Functions that return int return 0 or a negative errno value and also
  * set errno; constructors return NULL and set errno.
+ *
+ * Threads: every object (struct cw_reader, cw_clock, cw_guard) may be
+ * used by any number of threads at once, except that its close must come
+ * after every other call on it has returned.  None of the functions keeps
+ * state outside the object and the caller's arguments, and none takes a
+ * lock: a copy goes to the caller's memory, which no two threads should
+ * share for one call.  The strings of cw_strerror(), cw_status_str() and
+ * cw_reason_str() are constant.
+ *
+ * Time namespaces: the page holds CLOCK_MONOTONIC, CLOCK_MONOTONIC_RAW
+ * and CLOCK_BOOTTIME as the initial time namespace sees them.  Every
+ * object reads the calling process's offsets (cw_timens__offsets()) when
+ * it is opened and gives every time of those clocks as the process's own
+ * clock_gettime() does; CLOCK_REALTIME and CLOCK_TAI have no offsets.
+ *
+ * Structures: struct cw_clock_opts carries its size (@sz), as libbpf's
+ * opts do; the structures the library fills (struct cw_now, cw_lease,
+ * cw_lease_report) have a fixed size and end in reserved room, which
+ * later versions fill with new fields and this one zeroes.
  */
 #ifndef __CLOCKWATCH_H
 #define __CLOCKWATCH_H
 
 #include <stdint.h>
-#include <linux/clockwatch.h>
+/*
+ * The ABI header, installed beside this one (clockwatch/linux/), so that
+ * it is found next to this file before any other include directory.
+ */
+#include "linux/clockwatch.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,9 +53,11 @@ extern "C" {
 #define CW_READ_MAX_RETRIES	1000000
 
 /*
- * The smallest page this library can use: every field of page version 1.
- * Fields after it are optional and present when the page's size covers
- * them (CLOCKWATCH_FIELD_PRESENT on the copy).
+ * The smallest page this library reads: the clocks and the NTP state.
+ * A module of ABI version 1 fills every field up to unseen_step_ns; the
+ * clock bound needs them (CW_REASON_PAGE_OLD without).  Fields after the
+ * minimum are present when the page's size covers them
+ * (CLOCKWATCH_FIELD_PRESENT on the copy).
  */
 #define CW_PAGE_MIN_SIZE						\
 	(__builtin_offsetof(struct clockwatch_page, ntp_writes) +	\
@@ -48,12 +73,14 @@ struct cw_reader;
  * the page; NULL means CLOCKWATCH_DEVICE
  * @return a reader, or NULL with errno set (ENOENT when the device does
  * not exist, i.e. the module is not loaded; EINVAL for a file too short
- * to hold a page; ENOMEM; or what open() and mmap() report)
+ * to hold a page; ENOMEM; EBUSY or EPROTO as cw_timens__offsets(); or
+ * what open() and mmap() report)
  *
  * Both kinds of path go through the same code: the first
  * CLOCKWATCH_PAGE_SIZE bytes are mapped PROT_READ, MAP_SHARED, so a file
  * that a test rewrites under the sequence counter behaves like the
- * device.  The page's contents are checked by cw_reader__read().
+ * device.  The page's contents are checked by cw_reader__read().  The
+ * calling process's time-namespace offsets are read here, once.
  */
 CW_API struct cw_reader *cw_reader__open(const char *path);
 
@@ -73,15 +100,77 @@ CW_API struct cw_reader *cw_reader__open(const char *path);
  * The copy follows the sequence counter protocol of the ABI header: the
  * counter is even and unchanged around a consistent copy, and out->seq
  * holds that even value.
+ *
+ * In a time namespace, the copy is as the reader's clocks see it: the
+ * namespace's monotonic offset (cw_timens__offsets(), read when the
+ * reader was opened) is added to every CLOCK_MONOTONIC and
+ * CLOCK_MONOTONIC_RAW time of the page (the *_mono_ns and *_raw_ns
+ * fields and clocks.monotonic_ns and clocks.monotonic_raw_ns, each where
+ * it is not 0, the page's "never"), and the boottime offset to
+ * clocks.boottime_ns.  Durations (*_window_raw_ns,
+ * maxerror_interval_raw_ns) and CLOCK_REALTIME times are left as they
+ * are.
  */
 CW_API int cw_reader__read(struct cw_reader *reader,
 			   struct clockwatch_page *out);
+
+/**
+ * @brief **cw_reader__tasks()** names the processes the page speaks of:
+ * the sync daemon and the caller of the last step
+ * (CLOCKWATCH_IOC_TASKS on the reader's device).
+ * @param reader a reader from cw_reader__open()
+ * @param out filled: the library zeroes it and sets out->size; the pids
+ * are as the calling process's pid namespace sees them, 0 where the
+ * process is not visible from it or has exited
+ * @return 0; -ENOTTY when the reader maps a regular file or the module
+ * does not have the ioctl; -EINVAL when reader or out is NULL; or what
+ * the ioctl reports
+ *
+ * out->daemon_count and out->step_seq say which page state the answer
+ * goes with: compare them with a page copy's.
+ */
+CW_API int cw_reader__tasks(struct cw_reader *reader,
+			    struct clockwatch_tasks *out);
 
 /**
  * @brief **cw_reader__close()** unmaps the page and frees the reader.
  * @param reader a reader from cw_reader__open(), or NULL
  */
 CW_API void cw_reader__close(struct cw_reader *reader);
+
+/**
+ * struct cw_timens - the offsets of a time namespace
+ * @monotonic_ns:	added to CLOCK_MONOTONIC (and CLOCK_MONOTONIC_RAW,
+ *			_COARSE) of the initial time namespace, ns
+ * @boottime_ns:	added to CLOCK_BOOTTIME (and _ALARM), ns
+ */
+struct cw_timens {
+	__s64 monotonic_ns;
+	__s64 boottime_ns;
+};
+
+/**
+ * @brief **cw_timens__offsets()** reads the calling process's
+ * time-namespace offsets from /proc/self/timens_offsets.
+ * @param out filled; both 0 when the file does not exist (a kernel
+ * without time namespaces, or /proc not mounted)
+ * @return 0; -EINVAL when out is NULL; -EBUSY when the process has
+ * unshared its time namespace for its children (the file then describes
+ * theirs, not the process's own); -EPROTO for a file this library cannot
+ * parse; or what open() and read() report
+ */
+CW_API int cw_timens__offsets(struct cw_timens *out);
+
+/**
+ * @brief **cw_hist_bucket_lo()** gives the lowest value of a histogram
+ * bucket of struct clockwatch_hist, by the formula of the ABI header.
+ * @param bucket 0 .. CLOCKWATCH_HIST_BUCKETS - 1
+ * @return the lowest value bucket counts, ns: bucket i counts the values
+ * v with cw_hist_bucket_lo(i) <= v < cw_hist_bucket_lo(i + 1);
+ * UINT64_MAX for bucket CLOCKWATCH_HIST_BUCKETS (the end of the last
+ * bucket) and above
+ */
+CW_API __u64 cw_hist_bucket_lo(unsigned int bucket);
 
 /*
  * The lease guard: did this thread or process stop running, or did the
@@ -125,9 +214,14 @@ enum {
 #define CW_LEASE_STEPPED	(1U << 1) /* CLOCK_REALTIME was set */
 #define CW_LEASE_STEPS_UNKNOWN	(1U << 2) /* no step counter to ask */
 
-/* A lease token: fill it with cw_guard__take(), keep it, check it. */
+/*
+ * A lease token: fill it with cw_guard__take(), keep it, check it.  The
+ * reserved fields are zero (cw_guard__check() fails with -EINVAL
+ * otherwise); later versions may use them.
+ */
 struct cw_lease {
-	__u64 start_ns;		/* CLOCK_MONOTONIC when taken */
+	__u64 start_ns;		/* CLOCK_MONOTONIC when taken (the caller's
+				 * time namespace) */
 	__u32 pid;
 	__u32 tid;
 	__u64 thread_seq;	/* the guard's records of the thread, then */
@@ -135,6 +229,7 @@ struct cw_lease {
 	__u64 step_seq;		/* steps counted by step_source, then */
 	__u32 step_source;	/* CW_LEASE_STEPS_* */
 	__u32 __reserved;
+	__u64 __reserved1[4];
 };
 
 struct cw_lease_report {
@@ -146,7 +241,10 @@ struct cw_lease_report {
 	__u32 process_pause_kind;
 	__u32 flags;			/* CW_LEASE_* */
 	__u64 steps;			/* clock steps since the token */
-	__u64 min_recorded_ns;		/* shorter pauses are not recorded */
+	__u64 min_recorded_ns;		/* shorter pauses are not recorded;
+					 * 0 when the guard's minimum
+					 * cannot be read */
+	__u64 __reserved[6];		/* zero */
 };
 
 struct cw_guard;
@@ -157,7 +255,13 @@ struct cw_guard;
  * @param pin_dir where `clockwatch guard --pin` pinned them; NULL means
  * CW_GUARD_PIN_DIR
  * @return a guard, or NULL with errno set (ENOENT: nothing pinned there;
- * EACCES/EPERM: no access to the pinned maps)
+ * EACCES/EPERM: no access to the pinned maps; EBUSY or EPROTO as
+ * cw_timens__offsets(); EOPNOTSUPP: the caller is not in the initial pid
+ * namespace)
+ *
+ * The tracker names threads by their ids in the initial pid namespace,
+ * which a process in another one cannot learn: it would find no records
+ * of its own and be told that every lease held, so the guard refuses it.
  */
 CW_API struct cw_guard *cw_guard__open(const char *pin_dir);
 
@@ -190,6 +294,11 @@ CW_API int cw_guard__check(struct cw_guard *guard, const struct cw_lease *lease,
  * @return 1 when no pause of the thread longer than max_pause_ns happened
  * since the token, the clock did not step, and nothing was lost; 0 when
  * one of those happened or cannot be known; a negative errno on failure
+ *
+ * Pauses shorter than the guard's minimum (report.min_recorded_ns) are not
+ * recorded, so a pause longer than max_pause_ns cannot be ruled out when
+ * max_pause_ns is below that minimum, or the minimum cannot be read: the
+ * answer is then 0 (whatever was recorded), never 1.
  */
 CW_API int cw_guard__held(struct cw_guard *guard, const struct cw_lease *lease,
 			  __u64 max_pause_ns);
@@ -241,7 +350,8 @@ enum cw_reason {
 	CW_REASON_FOREIGN_STEP		= 11, /* a step not made by the daemon */
 	CW_REASON_VMFORK		= 12, /* VM forked or restored */
 	CW_REASON_RESUME		= 13, /* resumed from suspend */
-	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest */
+	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest (not
+					       * reported by the module yet) */
 	CW_REASON_MODULE		= 15, /* the module's state, for a reason it gave */
 	CW_REASON_STEP_INFLIGHT		= 16, /* a step is under way */
 	CW_REASON_CORRECTION_UNKNOWN	= 17, /* the daemon slews itself; what it
@@ -287,6 +397,7 @@ enum cw_reason {
  *			not measured yet
  * @correction_age_ns:	how old that reading is, MONOTONIC_RAW ns; -1
  *			when the bound has no such term
+ * @__reserved1:	zero; room for later fields (the size never changes)
  */
 struct cw_now {
 	__s64 earliest_ns;
@@ -304,6 +415,7 @@ struct cw_now {
 	__s64 since_write_ns;
 	__u64 correction_ns;
 	__s64 correction_age_ns;
+	__u64 __reserved1[8];
 };
 
 /* The drift rate when cw_clock_opts.max_drift_ppb is 0: 50 ppm. */
@@ -334,7 +446,12 @@ struct cw_now {
 
 /**
  * struct cw_clock_opts - options of cw_clock__open()
- * @sz:			sizeof(struct cw_clock_opts), for growth
+ * @sz:			sizeof(struct cw_clock_opts) as the caller was built
+ *			with.  As libbpf's opts: a smaller size (an older
+ *			caller) is fine, the fields it does not cover take
+ *			their defaults; a larger one (a newer caller) is fine
+ *			when every byte this library does not know is zero;
+ *			less than sizeof(sz) fails with EINVAL
  * @max_drift_ppb:	worst frequency error of the clock between the
  *			daemon's updates, ppb; 0 = CW_MAX_DRIFT_PPB_DEFAULT;
  *			below 1e9
@@ -403,9 +520,10 @@ CW_API int cw_clock__before(struct cw_clock *clock, __s64 t_ns);
  * from now.latest_ns
  * @param timeout_ns give up after this long (CLOCK_MONOTONIC), or
  * CW_WAIT_FOREVER
- * @return 0 once cw_clock__after(t_ns) is true; -ETIMEDOUT; -EINTR when
- * a signal interrupted the sleep; -EINVAL
+ * @return 0 once cw_clock__after(t_ns) is true; -ETIMEDOUT; -EINVAL
  *
+ * A signal does not end the wait: the sleep goes on to the deadline
+ * after the handler has run.
  * While there is no bound (status neither SYNCHRONIZED nor FREE_RUNNING)
  * nothing has definitely passed, and the wait goes on.
  */
@@ -418,7 +536,9 @@ CW_API int cw_clock__wait_until(struct cw_clock *clock, __s64 t_ns,
  * @param timeout_ns give up after this long (CLOCK_MONOTONIC), or
  * CW_WAIT_FOREVER
  * @return 0 once the status is SYNCHRONIZED or FREE_RUNNING (both give a
- * valid bound); -ETIMEDOUT; -EINTR; -EINVAL
+ * valid bound); -ETIMEDOUT; -EINVAL
+ *
+ * As cw_clock__wait_until(), it sleeps on through signals.
  */
 CW_API int cw_clock__wait_synced(struct cw_clock *clock, __s64 timeout_ns);
 

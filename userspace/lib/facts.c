@@ -15,23 +15,23 @@
 
 /* The last field the sync facts need: present with the clock tracker. */
 #define HAVE_SYNC_FACTS(size)						\
-	((size) >= __builtin_offsetof(struct clockwatch_page, ext.time_state) + \
+	((size) >= __builtin_offsetof(struct clockwatch_page, time_state) + \
 		   sizeof(__s32))
 
 /* The daemon's update interval, published by newer modules. */
 #define HAVE_INTERVAL(size)						\
 	((size) >= __builtin_offsetof(struct clockwatch_page,		\
-				      ext.maxerror_interval_raw_ns) + sizeof(__s64))
+				      maxerror_interval_raw_ns) + sizeof(__s64))
 
 /* The daemon report and the steps in flight, published by newer modules. */
 #define HAVE_REPORT(size)						\
 	((size) >= __builtin_offsetof(struct clockwatch_page,		\
-				      ext.report_ref_real_ns) + sizeof(__s64))
+				      report_ref_real_ns) + sizeof(__s64))
 
 /* The steps the daemon has not seen, published by newer modules. */
 #define HAVE_UNSEEN(size)						\
 	((size) >= __builtin_offsetof(struct clockwatch_page,		\
-				      ext.unseen_step_ns) + sizeof(__s64))
+				      unseen_step_ns) + sizeof(__s64))
 
 /*
  * How far apart the page's REALTIME and MONOTONIC_RAW may have been read;
@@ -74,31 +74,36 @@ static void copy_fields(const struct clockwatch_page *p, __u32 size,
 		f->step_seq = 0;
 		return;
 	}
-	f->anchor_raw_ns = LOAD(p->ext.maxerror_raw_ns);
-	f->maxerror_us = LOAD(p->ext.maxerror_us);
-	f->esterror_us = LOAD(p->ext.esterror_us);
-	f->sync_state = LOAD(p->ext.sync_state);
-	f->sync_reason = LOAD(p->ext.sync_reason);
-	f->leap_pending = LOAD(p->ext.leap_pending);
-	f->time_state = LOAD(p->ext.time_state);
-	f->step_seq = LOAD(p->ext.step_seq);
+	f->anchor_raw_ns = LOAD(p->maxerror_raw_ns);
+	f->maxerror_us = LOAD(p->maxerror_us);
+	f->esterror_us = LOAD(p->esterror_us);
+	f->sync_state = LOAD(p->sync_state);
+	f->sync_reason = LOAD(p->sync_reason);
+	f->leap_pending = LOAD(p->leap_pending);
+	f->time_state = LOAD(p->time_state);
+	f->step_seq = LOAD(p->step_seq);
 	if (HAVE_INTERVAL(size))
-		f->interval_ns = LOAD(p->ext.maxerror_interval_raw_ns);
+		f->interval_ns = LOAD(p->maxerror_interval_raw_ns);
 	if (!HAVE_REPORT(size))
 		return;
-	f->step_inflight = LOAD(p->ext.step_inflight);
+	f->step_inflight = LOAD(p->step_inflight);
 	f->have_report = true;
-	f->report_raw_ns = LOAD(p->ext.report_raw_ns);
-	f->report_correction_ns = LOAD(p->ext.report_correction_ns);
-	f->report_anchor_raw_ns = LOAD(p->ext.report_anchor_raw_ns);
-	f->report_maxerror_us = LOAD(p->ext.report_maxerror_us);
-	f->report_step_seq = LOAD(p->ext.report_step_seq);
-	f->report_flags = LOAD(p->ext.report_flags);
+	f->report_raw_ns = LOAD(p->report_raw_ns);
+	f->report_correction_ns = LOAD(p->report_correction_ns);
+	f->report_anchor_raw_ns = LOAD(p->report_anchor_raw_ns);
+	f->report_maxerror_us = LOAD(p->report_maxerror_us);
+	f->report_step_seq = LOAD(p->report_step_seq);
+	f->report_flags = LOAD(p->report_flags);
 	if (HAVE_UNSEEN(size))
-		f->unseen_step_ns = LOAD(p->ext.unseen_step_ns);
+		f->unseen_step_ns = LOAD(p->unseen_step_ns);
 }
 
-static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
+/*
+ * MONOTONIC_RAW is read in the caller's time namespace: less its offset,
+ * it is the page's (the initial namespace's) MONOTONIC_RAW.
+ */
+static void read_clocks(enum cw_read_mode mode, __s64 raw_offset_ns,
+			struct cw_facts *f)
 {
 	__s64 raw0;
 
@@ -108,8 +113,8 @@ static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
 	}
 	raw0 = cw_read_clock(CLOCK_MONOTONIC_RAW);
 	f->real_ns = cw_read_clock(CLOCK_REALTIME);
-	f->raw_ns = cw_read_clock(CLOCK_MONOTONIC_RAW);
-	f->window_ns = f->raw_ns - raw0;
+	f->raw_ns = cw_read_clock(CLOCK_MONOTONIC_RAW) - raw_offset_ns;
+	f->window_ns = f->raw_ns + raw_offset_ns - raw0;
 }
 
 /*
@@ -117,7 +122,8 @@ static void read_clocks(enum cw_read_mode mode, struct cw_facts *f)
  * Pairs with the writer's barriers as cw_reader__read() does.
  */
 static int read_once(const struct clockwatch_page *p, __u32 size, bool sync,
-		     enum cw_read_mode mode, struct cw_facts *f)
+		     enum cw_read_mode mode, __s64 raw_offset_ns,
+		     struct cw_facts *f)
 {
 	long tries;
 	__u32 seq;
@@ -129,7 +135,7 @@ static int read_once(const struct clockwatch_page *p, __u32 size, bool sync,
 			continue;
 		}
 		copy_fields(p, size, sync, f);
-		read_clocks(mode, f);
+		read_clocks(mode, raw_offset_ns, f);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&p->seq, __ATOMIC_RELAXED) == seq) {
 			f->seq = seq;
@@ -154,28 +160,29 @@ static bool clocks_agree(const struct cw_facts *f)
 }
 
 int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
-		  struct cw_facts *f)
+		  __s64 raw_offset_ns, struct cw_facts *f)
 {
 	__u32 size;
 	bool sync;
 	int err;
 
 	if (LOAD(page->magic) != CLOCKWATCH_MAGIC ||
-	    LOAD(page->version) != CLOCKWATCH_PAGE_VERSION)
+	    LOAD(page->version) != CLOCKWATCH_ABI_VERSION)
 		return -EPROTO;
 	size = LOAD(page->size);
 	if (size < CW_PAGE_MIN_SIZE || size > CLOCKWATCH_PAGE_SIZE)
 		return -EPROTO;
 	sync = HAVE_SYNC_FACTS(size);
 
-	err = read_once(page, size, sync, mode, f);
+	err = read_once(page, size, sync, mode, raw_offset_ns, f);
 	if (err)
 		return err;
 	if (mode == CW_READ_PAGE_TIME &&
 	    cw_page_time(f->page_real_ns, f->page_raw_ns, f->real_ns, &f->raw_ns))
 		return 0;
 	if (mode == CW_READ_PAGE_TIME) {
-		err = read_once(page, size, sync, CW_READ_BRACKETED, f);
+		err = read_once(page, size, sync, CW_READ_BRACKETED,
+				raw_offset_ns, f);
 		if (err)
 			return err;
 	}

@@ -127,7 +127,10 @@ struct cw_facts {
  * cw_facts_read() - copy the facts from the page and read the clocks
  * @page:	the mapped page
  * @mode:	how to read the clocks
- * @f:		filled on success
+ * @raw_offset_ns: the caller's time-namespace monotonic offset
+ *		(struct cw_timens), taken off its MONOTONIC_RAW reads
+ * @f:		filled on success; every MONOTONIC_RAW time in it is the
+ *		page's, of the initial time namespace
  *
  * The REALTIME read is made inside the sequence counter's section, so no
  * page update (a step, a maxerror write) falls between the facts and the
@@ -137,7 +140,7 @@ struct cw_facts {
  * consistent copy could be made in CW_READ_MAX_RETRIES tries.
  */
 int cw_facts_read(const struct clockwatch_page *page, enum cw_read_mode mode,
-		  struct cw_facts *f);
+		  __s64 raw_offset_ns, struct cw_facts *f);
 
 /**
  * cw_bound_compute() - the interval and status the facts support

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,7 @@ struct cw_guard {
 	int info_fd;		/* pauses_guard_info: guard_min_ns */
 	int counters_fd;	/* clocks_counters: step_seq; -1 if absent */
 	struct cw_reader *page;	/* the module's page; NULL if absent */
+	__s64 mono_offset_ns;	/* the opener's time namespace's offset */
 };
 
 static int sys_bpf(int cmd, union bpf_attr *attr)
@@ -73,13 +75,37 @@ static __u64 mono_now(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/*
+ * Is the caller in the initial pid namespace?  Its nsfs inode has a fixed
+ * number (PROC_PID_INIT_INO).  Without /proc the answer is not known, and
+ * the caller is taken to be there.
+ */
+static bool in_initial_pid_ns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st))
+		return true;
+	return st.st_ino == 0xEFFFFFFCU;
+}
+
 struct cw_guard *cw_guard__open(const char *pin_dir)
 {
+	struct cw_timens ns;
 	struct cw_guard *g;
 	int err;
 
 	if (!pin_dir)
 		pin_dir = CW_GUARD_PIN_DIR;
+	/*
+	 * The pause tracker keys threads by their initial-namespace ids,
+	 * which a process in another pid namespace cannot learn: it would
+	 * find no pauses of its own and be told its leases held.
+	 */
+	if (!in_initial_pid_ns()) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		errno = ENOMEM;
@@ -87,6 +113,14 @@ struct cw_guard *cw_guard__open(const char *pin_dir)
 	}
 	g->info_fd = -1;
 	g->counters_fd = -1;
+	err = cw_timens__offsets(&ns);
+	if (err) {
+		free(g);
+		errno = -err;
+		return NULL;
+	}
+	/* The tracker's times are the initial namespace's MONOTONIC. */
+	g->mono_offset_ns = ns.monotonic_ns;
 	g->guard_fd = obj_get(pin_dir, "pauses_guard");
 	if (g->guard_fd < 0) {
 		err = errno;
@@ -103,13 +137,13 @@ struct cw_guard *cw_guard__open(const char *pin_dir)
 /* The step counter to use, and its value now. */
 static __u32 step_count(struct cw_guard *g, __u64 *seq)
 {
-#ifdef CLOCKWATCH_FEAT_STEPS	/* the page counts steps (issue 3) */
+#ifdef CLOCKWATCH_FEAT_STEPS	/* an ABI header whose page counts steps */
 	struct clockwatch_page page;
 
 	if (g->page && cw_reader__read(g->page, &page) == 0 &&
 	    (page.features & CLOCKWATCH_FEAT_STEPS) &&
-	    CLOCKWATCH_FIELD_PRESENT(&page, ext.step_seq)) {
-		*seq = page.ext.step_seq;
+	    CLOCKWATCH_FIELD_PRESENT(&page, step_seq)) {
+		*seq = page.step_seq;
 		return CW_LEASE_STEPS_MODULE;
 	}
 #endif /* CLOCKWATCH_FEAT_STEPS */
@@ -199,29 +233,44 @@ static __u64 ring_longest(const struct cw_guard_ring *ring, __u64 seq0, __u64 st
 	return best;
 }
 
+/* A token cw_guard__take() made: what it leaves zero is zero. */
+static bool lease_valid(const struct cw_lease *lease)
+{
+	size_t i;
+
+	if (lease->__reserved)
+		return false;
+	for (i = 0; i < sizeof(lease->__reserved1) / sizeof(lease->__reserved1[0]); i++)
+		if (lease->__reserved1[i])
+			return false;
+	return true;
+}
+
 int cw_guard__check(struct cw_guard *g, const struct cw_lease *lease,
 		    struct cw_lease_report *rep)
 {
 	struct cw_guard_ring ring;
 	bool lost = false;
 	__u32 tid, zero = 0;
-	__u64 seq;
+	__u64 seq, start;
 	int err;
 
-	if (!g || !lease || !rep)
+	if (!g || !lease || !rep || !lease_valid(lease))
 		return cw_err(-EINVAL);
 	memset(rep, 0, sizeof(*rep));
 	rep->elapsed_ns = mono_now() - lease->start_ns;
+	/* The lease's start as the tracker's clock has it. */
+	start = lease->start_ns - (__u64)g->mono_offset_ns;
 
 	err = ring_read(g, lease->tid, 0, &ring);
 	if (err)
 		return cw_err(err);
-	rep->thread_pause_ns = ring_longest(&ring, lease->thread_seq, lease->start_ns,
+	rep->thread_pause_ns = ring_longest(&ring, lease->thread_seq, start,
 					    &rep->thread_pause_kind, &tid, &lost);
 	err = ring_read(g, lease->pid, 1, &ring);
 	if (err)
 		return cw_err(err);
-	rep->process_pause_ns = ring_longest(&ring, lease->process_seq, lease->start_ns,
+	rep->process_pause_ns = ring_longest(&ring, lease->process_seq, start,
 					     &rep->process_pause_kind,
 					     &rep->process_pause_tid, &lost);
 	if (lost)
@@ -254,6 +303,13 @@ int cw_guard__held(struct cw_guard *g, const struct cw_lease *lease, __u64 max_p
 	if (err)
 		return err;
 	if (rep.flags & (CW_LEASE_LOST | CW_LEASE_STEPPED | CW_LEASE_STEPS_UNKNOWN))
+		return 0;
+	/*
+	 * A pause longer than max_pause_ns but shorter than the tracker's
+	 * minimum leaves no record: with no minimum known, or one above
+	 * max_pause_ns, the absence of records proves nothing.
+	 */
+	if (!rep.min_recorded_ns || rep.min_recorded_ns > max_pause_ns)
 		return 0;
 	return rep.thread_pause_ns <= max_pause_ns;
 }

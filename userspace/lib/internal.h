@@ -17,8 +17,15 @@ static inline int cw_err(int err)
 	return err;
 }
 
-/* The page a reader maps (page.c). */
+/* The page a reader maps, and its opener's time-namespace offsets (page.c). */
 const struct clockwatch_page *cw_reader_page(const struct cw_reader *reader);
+const struct cw_timens *cw_reader_timens(const struct cw_reader *reader);
+
+/*
+ * A page copy's MONOTONIC, MONOTONIC_RAW and BOOTTIME times, of the
+ * initial time namespace, as the namespace of @ns sees them.
+ */
+void cw_page_to_timens(struct clockwatch_page *p, const struct cw_timens *ns);
 
 /* Tell the CPU that this is a spin-wait loop. */
 static inline void cw_cpu_relax(void)

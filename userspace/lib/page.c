@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 struct cw_reader {
 	const struct clockwatch_page *page;	/* PROT_READ, MAP_SHARED */
 	int fd;
+	struct cw_timens timens;		/* the opener's offsets */
 };
 
 struct cw_reader *cw_reader__open(const char *path)
@@ -34,6 +36,12 @@ struct cw_reader *cw_reader__open(const char *path)
 	reader = calloc(1, sizeof(*reader));
 	if (!reader)
 		return NULL;	/* errno is ENOMEM */
+
+	err = cw_timens__offsets(&reader->timens);
+	if (err) {
+		err = -err;
+		goto err_free_reader;
+	}
 
 	reader->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (reader->fd < 0) {
@@ -77,7 +85,7 @@ static int check_header(const struct clockwatch_page *page, __u32 *size)
 	if (__atomic_load_n(&page->magic, __ATOMIC_RELAXED) != CLOCKWATCH_MAGIC)
 		return -EPROTO;
 	if (__atomic_load_n(&page->version, __ATOMIC_RELAXED) !=
-	    CLOCKWATCH_PAGE_VERSION)
+	    CLOCKWATCH_ABI_VERSION)
 		return -EPROTO;
 
 	*size = __atomic_load_n(&page->size, __ATOMIC_RELAXED);
@@ -131,12 +139,57 @@ consistent:
 	out->seq = seq;
 	if (len < sizeof(*out))
 		memset((char *)out + len, 0, sizeof(*out) - len);
+	cw_page_to_timens(out, &reader->timens);
 	return 0;
+}
+
+/* A time of the initial namespace in the reader's; 0 stays "never". */
+static void shift(__s64 *t, __s64 offset)
+{
+	if (*t)
+		*t += offset;
+}
+
+void cw_page_to_timens(struct clockwatch_page *p, const struct cw_timens *ns)
+{
+	__s64 mono = ns->monotonic_ns;
+
+	if (!mono && !ns->boottime_ns)
+		return;
+	shift(&p->clocks.monotonic_ns, mono);
+	shift(&p->clocks.monotonic_raw_ns, mono);
+	shift(&p->clocks.boottime_ns, ns->boottime_ns);
+	shift(&p->ntp_mono_ns, mono);
+	shift(&p->ntp_raw_ns, mono);
+	shift(&p->last_step_mono_ns, mono);
+	shift(&p->sync_mono_ns, mono);
+	shift(&p->maxerror_mono_ns, mono);
+	shift(&p->maxerror_raw_ns, mono);
+	shift(&p->slew_mono_ns, mono);
+	shift(&p->disrupt_raw_ns, mono);
+	shift(&p->report_raw_ns, mono);
+	shift(&p->report_anchor_raw_ns, mono);
 }
 
 const struct clockwatch_page *cw_reader_page(const struct cw_reader *reader)
 {
 	return reader->page;
+}
+
+const struct cw_timens *cw_reader_timens(const struct cw_reader *reader)
+{
+	return &reader->timens;
+}
+
+int cw_reader__tasks(struct cw_reader *reader, struct clockwatch_tasks *out)
+{
+	if (!reader || !out)
+		return cw_err(-EINVAL);
+	memset(out, 0, sizeof(*out));
+	out->size = sizeof(*out);
+	if (ioctl(reader->fd, CLOCKWATCH_IOC_TASKS, out) < 0)
+		return cw_err(-errno);
+	return 0;
 }
 
 void cw_reader__close(struct cw_reader *reader)

@@ -41,6 +41,7 @@ struct cw_clock {
 	const struct clockwatch_page *page;
 	__u64 max_drift_ppb;
 	enum cw_read_mode mode;
+	__s64 raw_offset_ns;		/* the opener's time-namespace offset */
 	bool adjtimex;			/* CW_CLOCK_ADJTIMEX: no page */
 	/*
 	 * The daemon's update interval as this process saw it, for a page
@@ -54,30 +55,40 @@ struct cw_clock {
 };
 
 /*
- * Options as this library knows them; a newer caller's larger struct is
- * fine while the fields this library does not know are zero.
+ * The options as libbpf reads its opts: a field the caller's @sz does not
+ * cover takes its default, and a larger struct than this library knows is
+ * fine while the bytes it does not know are zero.
  */
+#define OPTS_HAS(opts, field)						\
+	((opts)->sz >= __builtin_offsetof(struct cw_clock_opts, field) +	\
+		       sizeof((opts)->field))
+#define OPTS_GET(opts, field, def)	(OPTS_HAS(opts, field) ? (opts)->field : (def))
+
 static bool opts_valid(const struct cw_clock_opts *opts)
 {
 	const char *extra = (const char *)opts + sizeof(*opts);
-	size_t i;
+	__u64 drift, i;
+	__u32 flags;
 
-	if (opts->sz < sizeof(*opts))
+	if (opts->sz < sizeof(opts->sz))
 		return false;
-	for (i = 0; i < opts->sz - sizeof(*opts); i++)
+	for (i = 0; opts->sz > sizeof(*opts) && i < opts->sz - sizeof(*opts); i++)
 		if (extra[i])
 			return false;
-	if (opts->flags & ~(CW_CLOCK_BRACKETED | CW_CLOCK_ADJTIMEX) ||
-	    opts->__reserved || opts->max_drift_ppb >= 1000000000ULL)
+	drift = OPTS_GET(opts, max_drift_ppb, 0);
+	flags = OPTS_GET(opts, flags, 0);
+	if (flags & ~(CW_CLOCK_BRACKETED | CW_CLOCK_ADJTIMEX) ||
+	    OPTS_GET(opts, __reserved, 0) || drift >= 1000000000ULL)
 		return false;
 	/* Without the module the kernel's 500 ppm is the only drift term. */
-	return !(opts->flags & CW_CLOCK_ADJTIMEX) ||
-	       opts->max_drift_ppb <= CW_KERNEL_GROWTH_PPB;
+	return !(flags & CW_CLOCK_ADJTIMEX) || drift <= CW_KERNEL_GROWTH_PPB;
 }
 
 struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *opts)
 {
 	struct cw_clock *clock;
+	__u64 drift;
+	__u32 flags;
 	int err;
 
 	if (opts && !opts_valid(opts)) {
@@ -85,10 +96,13 @@ struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *op
 		return NULL;
 	}
 
+	drift = opts ? OPTS_GET(opts, max_drift_ppb, 0) : 0;
+	flags = opts ? OPTS_GET(opts, flags, 0) : 0;
+
 	clock = calloc(1, sizeof(*clock));
 	if (!clock)
 		return NULL;
-	if (opts && (opts->flags & CW_CLOCK_ADJTIMEX)) {
+	if (flags & CW_CLOCK_ADJTIMEX) {
 		clock->adjtimex = true;
 		clock->max_drift_ppb = CW_KERNEL_GROWTH_PPB;
 		return clock;
@@ -101,11 +115,12 @@ struct cw_clock *cw_clock__open(const char *path, const struct cw_clock_opts *op
 		return NULL;
 	}
 	clock->page = cw_reader_page(clock->reader);
+	clock->raw_offset_ns = cw_reader_timens(clock->reader)->monotonic_ns;
 	clock->max_drift_ppb = CW_MAX_DRIFT_PPB_DEFAULT;
 	clock->mode = CW_READ_PAGE_TIME;
-	if (opts && opts->max_drift_ppb)
-		clock->max_drift_ppb = opts->max_drift_ppb;
-	if (opts && (opts->flags & CW_CLOCK_BRACKETED))
+	if (drift)
+		clock->max_drift_ppb = drift;
+	if (flags & CW_CLOCK_BRACKETED)
 		clock->mode = CW_READ_BRACKETED;
 	clock->cache.settled.seq = 1;	/* odd: no page copy holds it */
 	return clock;
@@ -195,7 +210,7 @@ int now_slow(struct cw_clock *clock, struct cw_now *now)
 	struct cw_facts f;
 	int err;
 
-	err = cw_facts_read(clock->page, clock->mode, &f);
+	err = cw_facts_read(clock->page, clock->mode, clock->raw_offset_ns, &f);
 	if (err) {
 		set_unknown(now, err == -EAGAIN ? CW_REASON_PAGE_TORN :
 						  CW_REASON_PAGE_OLD);
@@ -287,7 +302,9 @@ static __s64 mono_ns(void)
 
 /*
  * Sleep ns on CLOCK_MONOTONIC (steps do not move it), at most until
- * deadline (0: none); 0, -ETIMEDOUT when the deadline had passed, -EINTR.
+ * deadline (0: none); 0, or -ETIMEDOUT when the deadline had passed.  A
+ * signal cuts the sleep short with 0: the caller looks again and sleeps
+ * on.
  */
 static int sleep_until_deadline(__s64 ns, __s64 deadline)
 {
@@ -307,7 +324,7 @@ static int sleep_until_deadline(__s64 ns, __s64 deadline)
 	ts.tv_sec = ns / CW_NSEC_PER_SEC;
 	ts.tv_nsec = ns % CW_NSEC_PER_SEC;
 	err = clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-	return err ? -err : 0;
+	return err && err != EINTR ? -err : 0;
 }
 
 static int wait_args(const struct cw_clock *clock, __s64 timeout_ns, __s64 *deadline)

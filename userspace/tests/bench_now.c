@@ -159,7 +159,7 @@ static int bench_torn(struct page_file *pf)
 		return 1;
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < torn_reads; i++) {
-		if (cw_facts_read(pf->page, CW_READ_PAGE_TIME, &f)) {
+		if (cw_facts_read(pf->page, CW_READ_PAGE_TIME, 0, &f)) {
 			failed++;
 			continue;
 		}

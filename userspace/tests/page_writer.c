@@ -34,7 +34,7 @@ int page_file_create(struct page_file *pf)
 
 	pf->page->magic = CLOCKWATCH_MAGIC;
 	pf->page->size = sizeof(*pf->page);
-	pf->page->version = CLOCKWATCH_PAGE_VERSION;
+	pf->page->version = CLOCKWATCH_ABI_VERSION;
 	pf->page->features = CLOCKWATCH_FEAT_CLOCKS | CLOCKWATCH_FEAT_NTP;
 	return 0;
 
@@ -85,7 +85,7 @@ void page_fill_derived(struct clockwatch_page *page, __u64 n)
 	c->boottime_ns = (__s64)(n * 11 + 4);
 	c->tai_ns = (__s64)(n * 13 + 5);
 	ntp->offset_ns = (__s64)(n * 17 + 6);
-	ntp->freq = (__s64)(n * 19 + 7);
+	ntp->freq_scaled_ppm = (__s64)(n * 19 + 7);
 	ntp->maxerror_us = (__s64)(n * 23 + 8);
 	ntp->esterror_us = (__s64)(n * 29 + 9);
 	ntp->constant = (__s64)(n * 31 + 10);
@@ -97,6 +97,9 @@ void page_fill_derived(struct clockwatch_page *page, __u64 n)
 	page->ntp_raw_ns = (__s64)(n * 59 + 16);
 	page->ntp_calls = n * 61 + 17;
 	page->ntp_writes = n * 67 + 18;
+	/* the first and the last field after them: the copy is the whole page */
+	page->disruption_count = n * 71 + 19;
+	page->unseen_step_ns = (__s64)(n * 73 + 20);
 }
 
 int page_check_derived(const struct clockwatch_page *page)

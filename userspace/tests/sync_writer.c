@@ -59,12 +59,12 @@ void page_set_sync(struct clockwatch_page *page, long long maxerror_us,
 	page->ntp.status = status | STA_PLL;
 	page->ntp.offset_ns = 0;
 	page->ntp.time_state = time_state;
-	page->ext.maxerror_us = maxerror_us;
-	page->ext.maxerror_raw_ns = anchor_raw_ns;
-	page->ext.daemon_pid = anchor_raw_ns ? 1 : 0;
-	page->ext.time_state = time_state;
-	page->ext.sync_state = state;
-	page->ext.sync_reason = state == CLOCKWATCH_SYNC_SYNCHRONIZED ?
+	page->maxerror_us = maxerror_us;
+	page->maxerror_raw_ns = anchor_raw_ns;
+	page->daemon_count = anchor_raw_ns ? 1 : 0;
+	page->time_state = time_state;
+	page->sync_state = state;
+	page->sync_reason = state == CLOCKWATCH_SYNC_SYNCHRONIZED ?
 				CLOCKWATCH_SYNC_R_MAXERROR : CLOCKWATCH_SYNC_R_NO_DAEMON;
 	page_write_end(page);
 }
@@ -74,8 +74,8 @@ void page_set_state(struct clockwatch_page *page, unsigned int state,
 {
 	page_write_begin(page);
 	snapshot(page);
-	page->ext.sync_state = state;
-	page->ext.sync_reason = reason;
+	page->sync_state = state;
+	page->sync_reason = reason;
 	page_write_end(page);
 }
 
@@ -87,13 +87,13 @@ static void derived_update(struct clockwatch_page *page)
 	page_write_begin(page);
 	snapshot(page);
 	n = page->update_count;
-	page->ext.step_seq = n;
-	page->ext.maxerror_us = DERIVED_MAXERROR_US(n);
-	page->ext.esterror_us = DERIVED_ESTERROR_US(n);
-	page->ext.maxerror_raw_ns = page->clocks.monotonic_raw_ns -
-				    page->ext.maxerror_us;
-	page->ext.sync_state = CLOCKWATCH_SYNC_SYNCHRONIZED;
-	page->ext.daemon_pid = 1;
+	page->step_seq = n;
+	page->maxerror_us = DERIVED_MAXERROR_US(n);
+	page->esterror_us = DERIVED_ESTERROR_US(n);
+	page->maxerror_raw_ns = page->clocks.monotonic_raw_ns -
+				    page->maxerror_us;
+	page->sync_state = CLOCKWATCH_SYNC_SYNCHRONIZED;
+	page->daemon_count = 1;
 	/* A PLL daemon with nothing left to slew: the bound is known. */
 	page->ntp.status = STA_PLL;
 	page->ntp.offset_ns = 0;

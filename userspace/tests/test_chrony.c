@@ -665,10 +665,10 @@ TEST_F_TIMEOUT(chronyd, helper_once, 60)
 		SKIP(return, "CLOCKWATCH_CLI not set (make test sets it)");
 	ASSERT_EQ(0, page_file_create(&pf));
 	page_write_begin(pf.page);
-	pf.page->ext.maxerror_raw_ns = 123456789;
-	pf.page->ext.maxerror_us = 1000;
-	pf.page->ext.step_seq = 7;
-	pf.page->ext.daemon_pid = self->pid;
+	pf.page->maxerror_raw_ns = 123456789;
+	pf.page->maxerror_us = 1000;
+	pf.page->step_seq = 7;
+	pf.page->daemon_count = 1;
 	page_write_end(pf.page);
 
 	for (i = 0; i < 80; i++) {		/* chronyd's socket is up */

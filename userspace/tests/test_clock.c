@@ -6,7 +6,10 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/timex.h>
 #include <time.h>
 #include <unistd.h>
@@ -106,7 +109,7 @@ TEST_F(clk, status_transitions)
 	/* Two writes 100 ms apart: the interval this process observes. */
 	daemon_wrote(p, 0);
 	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
-	page_set_sync(p, MAXERR_US, p->ext.maxerror_raw_ns + 100 * MS,
+	page_set_sync(p, MAXERR_US, p->maxerror_raw_ns + 100 * MS,
 		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
 	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
 	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
@@ -179,7 +182,7 @@ TEST_F(clk, published_interval)
 
 	daemon_wrote(p, 500 * MS);
 	page_write_begin(p);
-	p->ext.maxerror_interval_raw_ns = 100 * MS;
+	p->maxerror_interval_raw_ns = 100 * MS;
 	page_write_end(p);
 	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
 	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
@@ -258,6 +261,153 @@ TEST_F(clk, wait_until)
 	EXPECT_EQ(-EINVAL, cw_clock__wait_until(self->clock, 0, -5));
 }
 
+static volatile sig_atomic_t alarms;
+
+static void on_alarm(int sig)
+{
+	alarms++;
+}
+
+/* SIGALRM every period_ms, with a handler and without SA_RESTART. */
+static void alarm_every(int period_ms)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct itimerval it = {
+		.it_interval = { .tv_usec = period_ms * 1000 },
+		.it_value = { .tv_usec = period_ms * 1000 },
+	};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	alarms = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static void alarm_off(void)
+{
+	struct itimerval it = { 0 };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+	signal(SIGALRM, SIG_DFL);
+}
+
+/* Signals with a handler do not end a commit wait before its time. */
+TEST_F(clk, wait_until_signals)
+{
+	long long t, real, t0, waited;
+	struct cw_now n;
+
+	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+	t = n.latest_ns + 300 * MS;
+	alarm_every(40);
+	EXPECT_EQ(0, cw_clock__wait_until(self->clock, t, 5 * SEC));
+	real = clock_ns(CLOCK_REALTIME);
+	alarm_off();
+	EXPECT_GE(alarms, 2);
+	/* Definitely passed: REALTIME is past t by a bound at least. */
+	EXPECT_GT(real, t + (long long)n.bound_ns);
+
+	/* No bound: the wait runs into its timeout, not into a signal. */
+	page_set_state(self->pf.page, CLOCKWATCH_SYNC_DISRUPTED,
+		       CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+	alarm_every(20);
+	t0 = clock_ns(CLOCK_MONOTONIC);
+	EXPECT_EQ(-ETIMEDOUT, cw_clock__wait_until(self->clock, 0, 150 * MS));
+	EXPECT_EQ(-ETIMEDOUT, cw_clock__wait_synced(self->clock, 150 * MS));
+	waited = clock_ns(CLOCK_MONOTONIC) - t0;
+	alarm_off();
+	EXPECT_GE(alarms, 4);
+	EXPECT_GE(waited, 300 * MS);
+}
+
+/*
+ * cw_clock_opts as libbpf's opts: an older caller's smaller struct leaves
+ * the fields it does not cover at their defaults, whatever its memory
+ * holds past its size; a newer caller's larger struct is fine while the
+ * bytes this library does not know are zero.
+ */
+TEST_F(clk, opts_size)
+{
+	struct {
+		struct cw_clock_opts o;
+		char newer[8];
+	} big;
+	struct cw_clock_opts o;
+	struct cw_clock *c;
+	struct cw_now n;
+	size_t i;
+
+	/* Up to max_drift_ppb: the flags past it are not read. */
+	memset(&o, 0, sizeof(o));
+	o.sz = offsetof(struct cw_clock_opts, flags);
+	o.max_drift_ppb = 1000;			/* 1 ppm */
+	o.flags = CW_CLOCK_ADJTIMEX | 0x80;	/* would be EINVAL */
+	c = cw_clock__open(self->pf.path, &o);
+	ASSERT_NE(NULL, c) TH_LOG("%s", cw_strerror(-errno));
+	ASSERT_EQ(0, cw_clock__now(c, &n));
+	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
+	EXPECT_EQ(0, n.flags & CW_NOW_ADJTIMEX);
+	EXPECT_GE(n.drift_ns, 1000);		/* 1 s at 1 ppm */
+	EXPECT_LE(n.drift_ns, 1000 + 100);
+	cw_clock__close(c);
+	/* ... so a page is opened: a missing one is ENOENT, as without opts. */
+	errno = 0;
+	EXPECT_EQ(NULL, cw_clock__open("/nonexistent/clockwatch", &o));
+	EXPECT_EQ(ENOENT, errno);
+
+	/* Only sz: every option at its default (50 ppm). */
+	o.sz = sizeof(o.sz);
+	o.max_drift_ppb = 1000000000ULL;	/* would be EINVAL */
+	c = cw_clock__open(self->pf.path, &o);
+	ASSERT_NE(NULL, c) TH_LOG("%s", cw_strerror(-errno));
+	ASSERT_EQ(0, cw_clock__now(c, &n));
+	EXPECT_GE(n.drift_ns, DRIFT_PPB);	/* 1 s at 50 ppm */
+	EXPECT_LE(n.drift_ns, DRIFT_PPB + 5000);
+	cw_clock__close(c);
+
+	/* Less than sz itself: not a struct at all. */
+	o.sz = sizeof(o.sz) - 1;
+	errno = 0;
+	EXPECT_EQ(NULL, cw_clock__open(self->pf.path, &o));
+	EXPECT_EQ(EINVAL, errno);
+
+	/* Larger, zero beyond: fine; any byte beyond set: EINVAL. */
+	memset(&big, 0, sizeof(big));
+	big.o.sz = sizeof(big);
+	big.o.max_drift_ppb = 1000;
+	c = cw_clock__open(self->pf.path, &big.o);
+	EXPECT_NE(NULL, c);
+	cw_clock__close(c);
+	for (i = 0; i < sizeof(big.newer); i++) {
+		big.newer[i] = 1;
+		errno = 0;
+		EXPECT_EQ(NULL, cw_clock__open(self->pf.path, &big.o));
+		EXPECT_EQ(EINVAL, errno);
+		big.newer[i] = 0;
+	}
+}
+
+/* The room for later fields of struct cw_now is zero, bound or no bound. */
+TEST_F(clk, now_reserved_zero)
+{
+	struct cw_now n;
+	int round;
+	size_t i;
+
+	for (round = 0; round < 3; round++) {
+		if (round == 2)
+			page_set_state(self->pf.page, CLOCKWATCH_SYNC_DISRUPTED,
+				       CLOCKWATCH_SYNC_R_FOREIGN_STEP);
+		/* the first call fills the cache, the second answers from it */
+		memset(&n, 0xa5, sizeof(n));
+		ASSERT_EQ(0, cw_clock__now(self->clock, &n));
+		EXPECT_EQ(0, n.__reserved);
+		for (i = 0; i < sizeof(n.__reserved1) / sizeof(n.__reserved1[0]); i++)
+			EXPECT_EQ(0, n.__reserved1[i]) TH_LOG("round %d, [%zu]", round, i);
+	}
+	EXPECT_EQ(CW_STATUS_DISRUPTED, n.status);
+}
+
 static void *resync_later(void *arg)
 {
 	struct clockwatch_page *p = arg;
@@ -325,15 +475,15 @@ static void expect_settled(struct __test_metadata *_metadata,
 	__u32 state;
 
 	ASSERT_EQ(0, cw_clock__now(clock, &first));
-	ASSERT_EQ(0, cw_facts_read(p, CW_READ_PAGE_TIME, &f));
+	ASSERT_EQ(0, cw_facts_read(p, CW_READ_PAGE_TIME, 0, &f));
 	if (!f.interval_ns)
 		f.interval_ns = interval_ns;
 
-	state = p->ext.sync_state;
-	p->ext.sync_state = state == CLOCKWATCH_SYNC_DISRUPTED ?
+	state = p->sync_state;
+	p->sync_state = state == CLOCKWATCH_SYNC_DISRUPTED ?
 			    CLOCKWATCH_SYNC_SYNCHRONIZED : CLOCKWATCH_SYNC_DISRUPTED;
 	ASSERT_EQ(0, cw_clock__now(clock, n));
-	p->ext.sync_state = state;
+	p->sync_state = state;
 
 	slow_answer(_metadata, &f, first.real_ns, &want);
 	EXPECT_EQ(0, memcmp(&want, &first, sizeof(want)))
@@ -366,7 +516,7 @@ TEST_F(clk, settled_follows_page)
 
 	/* Published, and far from passed: the clock's own view is not used. */
 	page_write_begin(p);
-	p->ext.maxerror_interval_raw_ns = 10 * SEC;
+	p->maxerror_interval_raw_ns = 10 * SEC;
 	page_write_end(p);
 	expect_settled(_metadata, self->clock, p, 0, &n);
 	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
@@ -387,12 +537,12 @@ TEST_F(clk, settled_follows_page)
 
 	/* A leap second armed, then in progress. */
 	page_write_begin(p);
-	p->ext.leap_pending = CLOCKWATCH_LEAP_INSERT;
+	p->leap_pending = CLOCKWATCH_LEAP_INSERT;
 	page_write_end(p);
 	expect_settled(_metadata, self->clock, p, 0, &n);
 	page_write_begin(p);
-	p->ext.leap_pending = CLOCKWATCH_LEAP_NONE;
-	p->ext.time_state = TIME_OOP;
+	p->leap_pending = CLOCKWATCH_LEAP_NONE;
+	p->time_state = TIME_OOP;
 	page_write_end(p);
 	expect_settled(_metadata, self->clock, p, 0, &n);
 
@@ -405,7 +555,7 @@ TEST_F(clk, settled_follows_page)
 	/* Silent for more than 8 published intervals. */
 	daemon_wrote(p, 900 * MS);
 	page_write_begin(p);
-	p->ext.maxerror_interval_raw_ns = 100 * MS;
+	p->maxerror_interval_raw_ns = 100 * MS;
 	page_write_end(p);
 	expect_settled(_metadata, self->clock, p, 0, &n);
 	EXPECT_EQ(CW_STATUS_FREE_RUNNING, n.status);
@@ -448,7 +598,7 @@ TEST_F(clk, settled_seen_interval)
 
 	daemon_wrote(p, 0);
 	ASSERT_EQ(0, cw_clock__now(self->clock, &n));
-	page_set_sync(p, MAXERR_US, p->ext.maxerror_raw_ns + 100 * MS,
+	page_set_sync(p, MAXERR_US, p->maxerror_raw_ns + 100 * MS,
 		      CLOCKWATCH_SYNC_SYNCHRONIZED, 0, TIME_OK);
 	expect_settled(_metadata, self->clock, p, 100 * MS, &n);
 	EXPECT_EQ(CW_STATUS_SYNCHRONIZED, n.status);
@@ -556,7 +706,7 @@ TEST_F(clk, settled_shared_by_threads)
 
 	/* Published: the anchors' to and fro is no interval to learn. */
 	page_write_begin(sh.page);
-	sh.page->ext.maxerror_interval_raw_ns = 10 * SEC;
+	sh.page->maxerror_interval_raw_ns = 10 * SEC;
 	page_write_end(sh.page);
 	write_next(&sh);
 	ASSERT_EQ(0, pthread_create(&writer, NULL, alternate_pages, &sh));
@@ -597,7 +747,7 @@ TEST_F(clk, no_torn_reads)
 	ASSERT_EQ(0, rate_writer_start(&w));
 	t0 = clock_ns(CLOCK_MONOTONIC);
 	for (i = 0; i < TORN_READS; i++) {
-		ASSERT_EQ(0, cw_facts_read(self->pf.page, CW_READ_PAGE_TIME, &f));
+		ASSERT_EQ(0, cw_facts_read(self->pf.page, CW_READ_PAGE_TIME, 0, &f));
 		torn += facts_torn(&f);
 		seen += f.step_seq != last;
 		last = f.step_seq;
@@ -630,7 +780,8 @@ TEST(errors)
 	EXPECT_EQ(NULL, cw_clock__open("/dev/null", &bad));
 	EXPECT_EQ(EINVAL, errno);
 	bad.max_drift_ppb = 0;
-	bad.sz = 8;	/* shorter than any version of the struct */
+	bad.sz = 4;	/* does not even cover sz */
+	errno = 0;
 	EXPECT_EQ(NULL, cw_clock__open("/dev/null", &bad));
 	EXPECT_EQ(EINVAL, errno);
 
