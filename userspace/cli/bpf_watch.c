@@ -42,11 +42,8 @@ static int on_pause(void *ctx, const struct cw_pause_event *e)
 {
 	struct bpf_watch *w = ctx;
 
-	if (w->left <= 0)
-		return -E2BIG;		/* stop: the rest waits for the next drain */
+	/* Printed, never counted: --count counts clock events. */
 	print_pause_event(w->o->out, e, w->o->json);
-	w->left--;
-	w->printed++;
 	return 0;
 }
 
@@ -55,7 +52,7 @@ static int on_clock(void *ctx, const struct cw_clock_event *e)
 	struct bpf_watch *w = ctx;
 
 	if (w->left <= 0)
-		return -E2BIG;
+		return -E2BIG;		/* stop: the rest waits for the next drain */
 	print_clock_event(w->o->out, e, w->o->json);
 	w->left--;
 	w->printed++;
@@ -79,6 +76,7 @@ static int drain(struct watch_source *src, const struct watch_output *o, long ma
 		print_clock_poll(o->out, &r, o->json);
 		w->printed++;
 	}
+	fflush(o->out);
 	return (int)w->printed;
 }
 

@@ -112,6 +112,11 @@ struct helper {
 	int fd;			/* the device: ioctls, and events when allowed */
 	bool events;		/* read() of events works (CAP_PERFMON) */
 	int64_t last_anchor;	/* maxerror_raw_ns of the last report tried */
+	/*
+	 * The reader gives the page's times in this process's time
+	 * namespace; the module takes the anchor in the initial one.
+	 */
+	struct cw_timens timens;
 	int last_err;		/* of the last report, to say each error once */
 };
 
@@ -123,6 +128,8 @@ struct attempt {
 	int tries;
 	int err;		/* 0 or a negative errno */
 	bool query_failed;	/* the error is chronyd's, not the module's */
+	bool tasks_known;	/* tasks holds the module's sync daemon */
+	struct clockwatch_tasks tasks;
 };
 
 static int read_page(struct helper *h, struct clockwatch_page *page)
@@ -131,7 +138,7 @@ static int read_page(struct helper *h, struct clockwatch_page *page)
 
 	if (err)
 		return err;
-	if (!CLOCKWATCH_FIELD_PRESENT(page, ext.maxerror_raw_ns))
+	if (!CLOCKWATCH_FIELD_PRESENT(page, maxerror_raw_ns))
 		return -EPROTO;
 	return 0;
 }
@@ -163,8 +170,8 @@ static void report(struct helper *h, struct attempt *a)
 		a->err = read_page(h, &a->page);
 		if (a->err)
 			return;
-		h->last_anchor = a->page.ext.maxerror_raw_ns;
-		if (!a->page.ext.maxerror_raw_ns) {
+		h->last_anchor = a->page.maxerror_raw_ns;
+		if (!a->page.maxerror_raw_ns) {
 			a->err = -ESRCH;	/* no sync daemon yet */
 			return;
 		}
@@ -179,14 +186,16 @@ static void report(struct helper *h, struct attempt *a)
 		r->source = CLOCKWATCH_DREP_CHRONY;
 		r->flags = a->t.leap_status != CW_CHRONY_LEAP_UNSYNC ? CLOCKWATCH_DREPF_SYNCED : 0;
 		r->daemon_pid = a->t.daemon_pid;
-		r->anchor_raw_ns = a->page.ext.maxerror_raw_ns;
-		r->step_seq = a->page.ext.step_seq;
+		r->anchor_raw_ns = a->page.maxerror_raw_ns - h->timens.monotonic_ns;
+		r->step_seq = a->page.step_seq;
 		r->correction_ns = away_from_zero(a->t.correction_ns);
 		r->root_delay_ns = away_from_zero(a->t.root_delay_ns);
 		r->root_dispersion_ns = away_from_zero(a->t.root_dispersion_ns);
 		r->ref_real_ns = a->t.ref_time_ns;
 
 		a->err = ioctl(h->fd, CLOCKWATCH_IOC_DAEMON_REPORT, r) < 0 ? -errno : 0;
+		if (a->err == -ESRCH)	/* for explain(): which daemon the module follows */
+			a->tasks_known = cw_reader__tasks(h->reader, &a->tasks) == 0;
 		if (a->err != -EAGAIN)
 			break;
 	}
@@ -227,12 +236,16 @@ static void explain(const struct attempt *a)
 	}
 	switch (err) {
 	case ESRCH:
-		if (!a->page.ext.maxerror_raw_ns)
+		if (!a->page.maxerror_raw_ns)
 			fprintf(stderr, "clockwatch: no sync daemon has written maxerror yet\n");
-		else
+		else if (a->tasks_known && a->tasks.daemon_pid)
 			fprintf(stderr, "clockwatch: chronyd (pid %d) is not the sync daemon the module follows (pid %d, %.16s)\n",
-				(int)a->t.daemon_pid, (int)a->page.ext.daemon_pid,
-				a->page.ext.daemon_comm);
+				(int)a->t.daemon_pid, (int)a->tasks.daemon_pid,
+				a->tasks.daemon_comm);
+		else
+			fprintf(stderr, "clockwatch: chronyd (pid %d) is not the sync daemon the module follows (%s)\n",
+				(int)a->t.daemon_pid, a->tasks_known ?
+				"a process this pid namespace does not see" : "which one is not known");
 		break;
 	case EPERM:
 		fprintf(stderr, "clockwatch: %s: a daemon report needs CAP_SYS_TIME\n", env.device);
@@ -272,7 +285,7 @@ static void print_json(const struct attempt *a)
 	json_int(&j, "root_delay_ns", r->root_delay_ns);
 	json_int(&j, "root_dispersion_ns", r->root_dispersion_ns);
 	json_int(&j, "ref_real_ns", r->ref_real_ns);
-	json_int(&j, "maxerror_us", a->page.ext.maxerror_us);
+	json_int(&j, "maxerror_us", a->page.maxerror_us);
 	json_int(&j, "tries", a->tries);
 	json_object_begin(&j, "tracking");
 	json_uint(&j, "ref_id", a->t.ref_id);
@@ -363,8 +376,8 @@ static bool wait_for_write(struct helper *h, int64_t deadline)
 			nanosleep(&ts, NULL);
 		}
 		/* The page is the truth either way: an event may be another's. */
-		if (read_page(h, &page) == 0 && page.ext.maxerror_raw_ns &&
-		    page.ext.maxerror_raw_ns != h->last_anchor)
+		if (read_page(h, &page) == 0 && page.maxerror_raw_ns &&
+		    page.maxerror_raw_ns != h->last_anchor)
 			return true;
 	}
 	return false;
@@ -382,6 +395,11 @@ static int helper_open(struct helper *h)
 		err = errno;
 		report_page_error(env.device, err);
 		return -err;
+	}
+	err = cw_timens__offsets(&h->timens);
+	if (err) {
+		fprintf(stderr, "clockwatch: time namespace offsets: %s\n", strerror(-err));
+		return err;
 	}
 	h->fd = open(env.device, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (h->fd < 0) {

@@ -69,7 +69,8 @@ static const char doc[] =
 "With a command, guard runs it, and reports (on stderr, or in --output)\n"
 "each pause of the command's processes of at least the threshold, each\n"
 "step and NTP write of the system clock made meanwhile, with the caller,\n"
-"and a summary. It exits with the command's status. Needs root (BPF).\n"
+"and a summary. It exits with the command's status. Loads BPF programs:\n"
+"needs CAP_BPF and CAP_PERFMON (root has both).\n"
 "\n"
 "--pin loads the trackers for good (until --unpin or reboot) and pins them\n"
 "under " CW_GUARD_PIN_DIR ": every process can then take lease tokens\n"
@@ -204,7 +205,7 @@ static int pin(void)
 	struct cw_pauses *p = NULL;
 	struct cw_clocks *c = NULL;
 	char d[32];
-	int ret = EXIT_ERROR;
+	int ret = EXIT_ERROR, err;
 
 	if (cw_bpf_mount_fs(true, false))
 		return EXIT_ERROR;
@@ -216,8 +217,11 @@ static int pin(void)
 		fprintf(stderr, "clockwatch: %s: %s\n", CW_GUARD_PIN_DIR, strerror(errno));
 		return EXIT_ERROR;
 	}
-	if (cw_pauses__open(&p, &o))
+	err = cw_pauses__open(&p, &o);
+	if (err) {
+		report_bpf_privilege("guard", err);
 		goto err_unpin;
+	}
 	if (cw_clocks__open(&c) == 0) {
 		if (cw_clocks__pin(c, CW_GUARD_PIN_DIR))
 			goto err_unpin;
@@ -356,7 +360,7 @@ static int run_command(char **cmd)
 	struct cw_clocks *c = NULL;
 	struct clock_poll poll;
 	struct clock_poll_result pr;
-	int go[2], status = 0, ret = EXIT_ERROR;
+	int go[2], status = 0, ret = EXIT_ERROR, err;
 	int64_t t0, next_poll;
 	pid_t child;
 	char x = 0;
@@ -392,7 +396,9 @@ static int run_command(char **cmd)
 	signal(SIGINT, SIG_IGN);	/* the command gets it and ends */
 	signal(SIGQUIT, SIG_IGN);
 
-	if (cw_pauses__open(&p, &o) || cw_pauses__track(p, child)) {
+	err = cw_pauses__open(&p, &o);
+	if (err || cw_pauses__track(p, child)) {
+		report_bpf_privilege("guard", err);
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		goto cleanup;

@@ -3,7 +3,9 @@
  * clockwatch: a small JSON writer for one-line objects (JSON Lines).
  *
  * Integers are written exactly (int64 and uint64, never through a
- * double); a NaN double is written as null.  A key of NULL writes an
+ * double); a NaN double is written as null.  Strings come out valid
+ * UTF-8: a byte that does not begin a well-formed sequence is written as
+ * U+FFFD.  A key of NULL writes an
  * array element.
  */
 #ifndef __CLOCKWATCH_JSON_H

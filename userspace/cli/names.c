@@ -50,7 +50,6 @@ static const struct bit_name feature_bits[] = {
 	{ CLOCKWATCH_FEAT_FREQ,		"freq" },
 	{ CLOCKWATCH_FEAT_SYNC_STATE,	"sync_state" },
 	{ CLOCKWATCH_FEAT_STALLS,	"stalls" },
-	{ CLOCKWATCH_FEAT_INJECT,	"inject" },
 };
 
 /* adjtimex()'s return value. */

@@ -27,6 +27,7 @@ static struct now_env {
 	bool json;
 	bool bracketed;
 	bool adjtimex;		/* source: adjtimex(), no module */
+	bool verbose;
 	long max_drift_ppm;
 } env = {
 	.device = CLOCKWATCH_DEVICE,
@@ -63,6 +64,7 @@ static const struct argp_option opts[] = {
 	{ "json", 'j', NULL, 0, "One JSON object", 0 },
 	{ "max-drift", 'm', "PPM", 0, "Worst frequency error between daemon updates, ppm (default 50)", 0 },
 	{ "bracketed", 'b', NULL, 0, "Read MONOTONIC_RAW around REALTIME (3 clock reads)", 0 },
+	{ "verbose", 'v', NULL, 0, "Say where the facts come from and why, on stderr", 0 },
 	{ "adjtimex", 'a', NULL, 0, "Facts from adjtimex(), not the module (default without "
 	  CLOCKWATCH_DEVICE ")", 0 },
 	{},
@@ -79,6 +81,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a':
 		env.adjtimex = true;
+		break;
+	case 'v':
+		env.verbose = true;
 		break;
 	case 'j':
 		env.json = true;
@@ -244,8 +249,15 @@ int cmd_now(int argc, char **argv)
 	copts.max_drift_ppb = (__u64)env.max_drift_ppm * 1000;
 	copts.flags = env.bracketed ? CW_CLOCK_BRACKETED : 0;
 	/* The module when its device is there, else adjtimex(). */
-	if (!env.device_set && access(CLOCKWATCH_DEVICE, F_OK))
+	if (!env.device_set && !env.adjtimex && access(CLOCKWATCH_DEVICE, F_OK)) {
 		env.adjtimex = true;
+		if (env.verbose)
+			fprintf(stderr, "clockwatch: %s is absent: the facts come from adjtimex()\n",
+				CLOCKWATCH_DEVICE);
+	} else if (env.verbose) {
+		fprintf(stderr, "clockwatch: the facts come from %s\n",
+			env.adjtimex ? "adjtimex() (--adjtimex)" : env.device);
+	}
 	if (env.adjtimex) {
 		if (env.max_drift_ppm > KERNEL_GROWTH_PPM) {
 			fprintf(stderr, "clockwatch: --max-drift above %ld ppm needs the module: "
@@ -269,6 +281,9 @@ int cmd_now(int argc, char **argv)
 	if (err && err != -EAGAIN && err != -ESTALE && err != -EPROTO) {
 		fprintf(stderr, "clockwatch: %s: %s\n",
 			env.adjtimex ? "adjtimex" : env.device, cw_strerror(err));
+		/* n says "unknown" and why: --json answers in JSON all the same */
+		if (env.json)
+			print_json(&n);
 		return EXIT_ERROR;
 	}
 	if (env.json)

@@ -59,15 +59,16 @@ static const char doc[] =
 "Voluntary sleep is not a pause. Per process, stalls prints a histogram\n"
 "summary of each kind (p50, p90, p99, p99.9, max) and the worst pauses;\n"
 "pauses at or above the threshold are also printed as they happen.\n"
-"Needs root (BPF); works without the clockwatch module.\n"
+"Loads BPF programs: needs CAP_BPF and CAP_PERFMON (root has both); works\n"
+"without the clockwatch module, whose per-CPU stalls it adds when loaded.\n"
 "\n"
 "USAGE: clockwatch stalls [--pid PID | --cgroup PATH | --comm NAME]\n"
 "                         [--duration SEC] [--threshold MS] [--top N] [--json]\n"
 "\n"
 "EXAMPLES:\n"
-"    clockwatch stalls -d 10              # every process for 10 s, top 10\n"
+"    clockwatch stalls -D 10              # every process for 10 s, top 10\n"
 "    clockwatch stalls -p 1234            # one process until Ctrl-C\n"
-"    clockwatch stalls -c /sys/fs/cgroup/db -t 50   # a cgroup, events >= 50 ms\n"
+"    clockwatch stalls -C /sys/fs/cgroup/db -t 50   # a cgroup, events >= 50 ms\n"
 "    clockwatch stalls --comm java --json # JSON Lines: events, then a summary";
 
 enum {
@@ -76,9 +77,9 @@ enum {
 
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Only this process", 0 },
-	{ "cgroup", 'c', "PATH", 0, "Only processes in this cgroup (v2) or below it", 0 },
+	{ "cgroup", 'C', "PATH", 0, "Only processes in this cgroup (v2) or below it", 0 },
 	{ "comm", 'n', "NAME", 0, "Only processes or threads with this comm", 0 },
-	{ "duration", 'd', "SEC", 0, "Stop after SEC seconds (default: at Ctrl-C)", 0 },
+	{ "duration", 'D', "SEC", 0, "Stop after SEC seconds (default: at Ctrl-C)", 0 },
 	{ "threshold", 't', "MS", 0, "Print pauses of at least MS ms as they happen (default 10)", 0 },
 	{ "top", 'N', "N", 0, "Show the N processes paused longest (default 10, 0: all)", 0 },
 	{ "json", 'j', NULL, 0, "JSON Lines: one object per event, then the summary", 0 },
@@ -98,7 +99,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid pid '%s'", arg);
 		env.pid = (pid_t)v;
 		break;
-	case 'c':
+	case 'C':
 		env.cgroup = arg;
 		break;
 	case 'n':
@@ -106,7 +107,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "a comm has 1 to 15 characters");
 		env.comm = arg;
 		break;
-	case 'd':
+	case 'D':
 		if (parse_seconds(arg, 0.001, 86400 * 365, &env.duration))
 			argp_error(state, "invalid duration '%s'", arg);
 		break;
@@ -505,17 +506,18 @@ int cmd_stalls(int argc, char **argv)
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (geteuid() != 0)
-		fprintf(stderr, "clockwatch: stalls loads BPF programs: it needs root\n");
 	cw_bpf_set_verbose(env.verbose);
 
 	signal(SIGINT, sig_handler);
 	signal(SIGTERM, sig_handler);
 
 	for (; started < NR_SECTIONS; started++) {
-		if (sections[started].start()) {
+		int err = sections[started].start();
+
+		if (err) {
 			fprintf(stderr, "clockwatch: stalls: no %s section\n",
 				sections[started].name);
+			report_bpf_privilege("stalls", err);
 			goto cleanup;
 		}
 	}

@@ -22,6 +22,7 @@
 #include <linux/clockwatch.h>
 
 #include "bpf_events.h"
+#include "clockwatch.h"
 #include "json.h"
 #include "stalls_cpu.h"
 #include "util.h"
@@ -178,10 +179,10 @@ static void hist_diff(struct clockwatch_hist *d, const struct clockwatch_hist *e
 		if (!d->buckets[b])
 			continue;
 		if (!any)
-			d->min_ns = clockwatch_hist_bucket_lo(b);
+			d->min_ns = cw_hist_bucket_lo(b);
 		any = true;
 		d->max_ns = b + 1 < CLOCKWATCH_HIST_BUCKETS ?
-			    clockwatch_hist_bucket_lo(b + 1) - 1 : end->max_ns;
+			    cw_hist_bucket_lo(b + 1) - 1 : end->max_ns;
 	}
 	/* The exact extremes when they are known to be the run's. */
 	if (any && d->max_ns > end->max_ns)
@@ -212,7 +213,7 @@ uint64_t cw_hist_value_at(const struct clockwatch_hist *h, double q)
 		seen += h->buckets[b];
 		if (seen >= want) {
 			top = b + 1 < CLOCKWATCH_HIST_BUCKETS ?
-			      clockwatch_hist_bucket_lo(b + 1) - 1 : h->max_ns;
+			      cw_hist_bucket_lo(b + 1) - 1 : h->max_ns;
 			return top < h->max_ns ? top : h->max_ns;
 		}
 	}
@@ -263,18 +264,74 @@ static const char *context_name(unsigned int context)
 }
 
 /**
+ * stall_json_fields() - a stall's payload as members of the open object
+ * @j: the object
+ * @st: the stall
+ * @mono_offset_ns: added to start_ns (a time namespace's MONOTONIC offset)
+ * @with_cpu: also name the CPU; `clockwatch watch` does not, its record
+ *	header's "cpu" is the same CPU (the probe records on the CPU it
+ *	measures)
+ *
+ * Everything but the stall's seq, which the caller names: "seq" in a
+ * stall report, "stall_seq" in `clockwatch watch`, whose "seq" is the
+ * event record's.
+ */
+void stall_json_fields(struct json *j, const struct clockwatch_stall *st,
+		       int64_t mono_offset_ns, bool with_cpu)
+{
+	if (with_cpu)
+		json_uint(j, "cpu", st->cpu);
+	json_string(j, "context", context_name(st->context));
+	json_int(j, "start_ns", st->start_ns + mono_offset_ns);
+	json_uint(j, "duration_ns", st->duration_ns);
+	json_uint(j, "period_ns", st->period_ns);
+	json_uint(j, "missed", st->missed);
+	json_object_begin(j, "attribution");
+	json_uint(j, "steal_ns", st->steal_ns);
+	json_uint(j, "irq_ns", st->irq_ns);
+	json_uint(j, "softirq_ns", st->softirq_ns);
+	json_uint(j, "unexplained_ns", st->unexplained_ns);
+	json_uint(j, "irq_count", st->irq_count);
+	json_uint(j, "softirq_count", st->softirq_count);
+	json_bool(j, "steal_visible", st->attr_flags & CLOCKWATCH_ATTR_STEAL);
+	json_bool(j, "irq_time_exact", st->attr_flags & CLOCKWATCH_ATTR_IRQTIME);
+	json_object_end(j);
+}
+
+/**
+ * stall_text() - a stall's payload as text, without a newline
+ * @f: where to
+ * @st: the stall
+ * @mono_offset_ns: added to start_ns (a time namespace's MONOTONIC offset)
+ */
+void stall_text(FILE *f, const struct clockwatch_stall *st, int64_t mono_offset_ns)
+{
+	char d[32], per[32], p[4][32];
+
+	format_duration(d, sizeof(d), st->duration_ns);
+	format_duration(per, sizeof(per), st->period_ns);
+	format_duration(p[0], sizeof(p[0]), st->steal_ns);
+	format_duration(p[1], sizeof(p[1]), st->irq_ns);
+	format_duration(p[2], sizeof(p[2]), st->softirq_ns);
+	format_duration(p[3], sizeof(p[3]), st->unexplained_ns);
+	fprintf(f, "cpu %-3u %-6s %10s at %.6f s, %" PRIu64 " periods of %s missed: steal %s%s, "
+		"irq %s (%u)%s, softirq %s (%u), unexplained %s",
+		st->cpu, context_name(st->context), d,
+		(st->start_ns + mono_offset_ns) / 1e9, (uint64_t)st->missed, per,
+		p[0], st->attr_flags & CLOCKWATCH_ATTR_STEAL ? "" : " (not accounted)",
+		p[1], st->irq_count,
+		st->attr_flags & CLOCKWATCH_ATTR_IRQTIME ? "" : " (tick-sampled)",
+		p[2], st->softirq_count, p[3]);
+}
+
+/**
  * print_stall_event() - one stall record, as a line or as JSON
  * @f: where to
  * @st: the stall
  * @json: one JSON object on a line (type "stall"); else a human line
- *
- * Used for the worst stalls here and by `clockwatch watch` for the
- * module's CLOCKWATCH_EV_STALL records.
  */
 void print_stall_event(FILE *f, const struct clockwatch_stall *st, bool json)
 {
-	char d[32], p[5][32];
-
 	if (json) {
 		struct json j;
 
@@ -282,39 +339,14 @@ void print_stall_event(FILE *f, const struct clockwatch_stall *st, bool json)
 		json_object_begin(&j, NULL);
 		json_string(&j, "type", "stall");
 		json_uint(&j, "seq", st->seq);
-		json_uint(&j, "cpu", st->cpu);
-		json_string(&j, "context", context_name(st->context));
-		json_int(&j, "start_ns", st->start_ns);
-		json_uint(&j, "duration_ns", st->duration_ns);
-		json_uint(&j, "period_ns", st->period_ns);
-		json_uint(&j, "missed", st->missed);
-		json_object_begin(&j, "attribution");
-		json_uint(&j, "steal_ns", st->steal_ns);
-		json_uint(&j, "irq_ns", st->irq_ns);
-		json_uint(&j, "softirq_ns", st->softirq_ns);
-		json_uint(&j, "host_pause_ns", st->host_pause_ns);
-		json_uint(&j, "unexplained_ns", st->unexplained_ns);
-		json_uint(&j, "irq_count", st->irq_count);
-		json_uint(&j, "softirq_count", st->softirq_count);
-		json_bool(&j, "steal_visible", st->attr_flags & CLOCKWATCH_ATTR_STEAL);
-		json_bool(&j, "irq_time_exact", st->attr_flags & CLOCKWATCH_ATTR_IRQTIME);
-		json_bool(&j, "kvmclock_visible", st->attr_flags & CLOCKWATCH_ATTR_KVMCLOCK);
-		json_object_end(&j);
+		stall_json_fields(&j, st, 0, true);
 		json_object_end(&j);
 		fputc('\n', f);
 		return;
 	}
-	format_duration(d, sizeof(d), st->duration_ns);
-	format_duration(p[0], sizeof(p[0]), st->steal_ns);
-	format_duration(p[1], sizeof(p[1]), st->irq_ns);
-	format_duration(p[2], sizeof(p[2]), st->softirq_ns);
-	format_duration(p[3], sizeof(p[3]), st->host_pause_ns);
-	format_duration(p[4], sizeof(p[4]), st->unexplained_ns);
-	fprintf(f, "  cpu %-3u %-6s %10s at %.6f s, %" PRIu64 " periods missed: steal %s, "
-		"irq %s (%u), softirq %s (%u), host %s, unexplained %s\n",
-		st->cpu, context_name(st->context), d, st->start_ns / 1e9,
-		(uint64_t)st->missed, p[0], p[1], st->irq_count, p[2], st->softirq_count,
-		p[3], p[4]);
+	fputs("  ", f);
+	stall_text(f, st, 0);
+	fputc('\n', f);
 }
 
 /**
@@ -385,20 +417,8 @@ void stalls_cpu_print(struct json *j)
 
 			json_object_begin(j, NULL);
 			json_string(j, "type", "stall");
-			json_uint(j, "cpu", st->cpu);
-			json_string(j, "context", context_name(st->context));
-			json_int(j, "start_ns", st->start_ns);
-			json_uint(j, "duration_ns", st->duration_ns);
-			json_uint(j, "missed", st->missed);
-			json_object_begin(j, "attribution");
-			json_uint(j, "steal_ns", st->steal_ns);
-			json_uint(j, "irq_ns", st->irq_ns);
-			json_uint(j, "softirq_ns", st->softirq_ns);
-			json_uint(j, "host_pause_ns", st->host_pause_ns);
-			json_uint(j, "unexplained_ns", st->unexplained_ns);
-			json_uint(j, "irq_count", st->irq_count);
-			json_uint(j, "softirq_count", st->softirq_count);
-			json_object_end(j);
+			json_uint(j, "seq", st->seq);
+			stall_json_fields(j, st, 0, true);
 			json_object_end(j);
 		}
 		json_array_end(j);

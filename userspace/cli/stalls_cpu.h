@@ -22,5 +22,8 @@ void stalls_cpu_stop(void);
 
 uint64_t cw_hist_value_at(const struct clockwatch_hist *h, double q);
 void print_stall_event(FILE *f, const struct clockwatch_stall *st, bool json);
+void stall_json_fields(struct json *j, const struct clockwatch_stall *st,
+		       int64_t mono_offset_ns, bool with_cpu);
+void stall_text(FILE *f, const struct clockwatch_stall *st, int64_t mono_offset_ns);
 
 #endif /* __CLOCKWATCH_STALLS_CPU_H */

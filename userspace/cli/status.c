@@ -33,7 +33,9 @@
 
 static struct status_env {
 	const char *device;
+	bool device_set;
 	bool json;
+	bool verbose;
 	bool refresh;		/* adjtimex(modes = 0) before each read */
 	double interval;	/* s between samples of the live view; 0: none */
 	long count;		/* samples of the live view; 0: until stopped */
@@ -49,6 +51,8 @@ enum {
 
 static const char doc[] =
 "Show the system clocks and the kernel NTP state from the clockwatch page.\n"
+"Without the module (" CLOCKWATCH_DEVICE " absent), say why, what still\n"
+"works through BPF and adjtimex(), and what does not.\n"
 "\n"
 "The kernel has no interface to read its NTP state from a module, so the\n"
 "module records it on every adjtimex() call, reads included. status calls\n"
@@ -76,6 +80,7 @@ static const struct argp_option opts[] = {
 	{ "interval", 'i', "SEC", 0, "Live view: one sample every SEC seconds", 0 },
 	{ "count", 'c', "N", 0, "Live view: stop after N samples (interval 1 s unless given)", 0 },
 	{ "no-refresh", OPT_NO_REFRESH, NULL, 0, "Do not call adjtimex() first: the NTP block may be old", 0 },
+	{ "verbose", 'v', NULL, 0, "Say what could not be read, on stderr", 0 },
 	{},
 };
 
@@ -104,9 +109,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "empty device path");
 		env.device = arg;
+		env.device_set = true;
 		break;
 	case 'j':
 		env.json = true;
+		break;
+	case 'v':
+		env.verbose = true;
 		break;
 	case 'i':
 		parse_interval(state, arg);
@@ -192,94 +201,141 @@ static void json_bits(struct json *j, const char *key, uint64_t mask,
 /* The clock tracker's fields, when the module publishes them. */
 static bool tracker_present(const struct clockwatch_page *p)
 {
-	return CLOCKWATCH_FIELD_PRESENT(p, ext) &&
+	return CLOCKWATCH_FIELD_PRESENT(p, unseen_step_ns) &&
 	       (p->features & CLOCKWATCH_FEAT_SYNC_STATE);
 }
 
-static void print_tracker_json(struct json *j, const struct clockwatch_page *p)
-{
-	const struct clockwatch_page_ext *x = &p->ext;
-	char comm[sizeof(x->daemon_comm) + 1] = "";
+/*
+ * The processes the page speaks of, from CLOCKWATCH_IOC_TASKS: the page
+ * carries no pid.  known is false where the reader cannot ask (a page in
+ * a plain file, a module without the ioctl).
+ */
+struct tasks {
+	bool known;
+	struct clockwatch_tasks t;
+};
 
+static void json_task(struct json *j, const struct tasks *tk, __s32 pid, const char *comm16)
+{
+	char comm[17] = "";
+
+	if (!tk->known) {
+		json_null(j, "pid");
+		json_null(j, "comm");
+		return;
+	}
+	memcpy(comm, comm16, 16);
+	/* 0: none, or not visible from this pid namespace */
+	json_int(j, "pid", pid);
+	if (pid)
+		json_string(j, "comm", comm);
+	else
+		json_null(j, "comm");
+}
+
+/* "chronyd[812]", "pid not visible here" or "" (unknown). */
+static void format_task(char *buf, size_t len, const struct tasks *tk, __s32 pid,
+			const char *comm16)
+{
+	if (!tk->known)
+		snprintf(buf, len, "%s", "");
+	else if (pid)
+		snprintf(buf, len, "%.16s[%d]", comm16, pid);
+	else
+		snprintf(buf, len, "%s", "a process not visible here");
+}
+
+static void print_tracker_json(struct json *j, const struct clockwatch_page *p,
+			       const struct tasks *tk)
+{
 	if (!tracker_present(p)) {
 		json_null(j, "sync_state");
 		return;
 	}
-	json_string(j, "sync_state", sync_state_name(x->sync_state));
-	json_string(j, "sync_reason", sync_reason_name(x->sync_reason));
-	json_int(j, "sync_mono_ns", x->sync_mono_ns);
-	json_uint(j, "step_seq", x->step_seq);
-	json_uint(j, "event_seq", x->event_seq);
+	json_string(j, "sync_state", sync_state_name(p->sync_state));
+	json_string(j, "sync_reason", sync_reason_name(p->sync_reason));
+	json_int(j, "sync_mono_ns", p->sync_mono_ns);
+	json_uint(j, "disruption_count", p->disruption_count);
+	json_uint(j, "step_seq", p->step_seq);
+	json_uint(j, "event_seq", p->event_seq);
+	if (p->time_state < 0) {
+		json_null(j, "time_state");
+		json_null(j, "time_state_name");
+	} else {
+		json_int(j, "time_state", p->time_state);
+		json_string(j, "time_state_name", state_name(p->time_state));
+	}
 	json_object_begin(j, "last_step");
-	memcpy(comm, x->last_step_comm, sizeof(x->last_step_comm));
-	json_int(j, "delta_ns", x->last_step_delta_ns);
-	json_string(j, "cause", step_cause_name(x->last_step_cause));
-	json_int(j, "mono_ns", x->last_step_mono_ns);
-	json_int(j, "real_ns", x->last_step_real_ns);
-	json_int(j, "pid", x->last_step_pid);
-	json_string(j, "comm", comm);
+	json_int(j, "delta_ns", p->last_step_delta_ns);
+	json_string(j, "cause", step_cause_name(p->last_step_cause));
+	json_bool(j, "by_daemon", p->last_step_flags & CLOCKWATCH_STEPF_DAEMON);
+	json_int(j, "mono_ns", p->last_step_mono_ns);
+	json_int(j, "real_ns", p->last_step_real_ns);
+	json_task(j, tk, tk->t.last_step_pid, tk->t.last_step_comm);
 	json_object_end(j);
 	json_object_begin(j, "freq_measured_ppb");
-	json_int(j, "realtime_short", x->freq_real_short_ppb);
-	json_int(j, "monotonic_short", x->freq_mono_short_ppb);
-	json_int(j, "short_window_ns", x->freq_short_window_ns);
-	json_int(j, "realtime_long", x->freq_real_long_ppb);
-	json_int(j, "monotonic_long", x->freq_mono_long_ppb);
-	json_int(j, "long_window_ns", x->freq_long_window_ns);
+	json_int(j, "short", p->freq_short_ppb);
+	json_int(j, "short_window_raw_ns", p->freq_short_window_raw_ns);
+	json_int(j, "long", p->freq_long_ppb);
+	json_int(j, "long_window_raw_ns", p->freq_long_window_raw_ns);
 	json_object_end(j);
-	json_int(j, "slew_pending_ns", x->slew_pending_ns);
+	json_int(j, "slew_pending_ns", p->slew_pending_ns);
 	json_string(j, "leap_pending",
-		    x->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert" :
-		    x->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete" : "none");
+		    p->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert" :
+		    p->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete" : "none");
 	json_object_begin(j, "daemon");
-	memcpy(comm, x->daemon_comm, sizeof(x->daemon_comm));
-	json_int(j, "pid", x->daemon_pid);
-	json_string(j, "comm", comm);
-	json_int(j, "maxerror_us", x->maxerror_us);
-	json_int(j, "esterror_us", x->esterror_us);
-	json_int(j, "maxerror_mono_ns", x->maxerror_mono_ns);
-	json_int(j, "maxerror_raw_ns", x->maxerror_raw_ns);
+	json_uint(j, "count", p->daemon_count);
+	json_task(j, tk, tk->t.daemon_pid, tk->t.daemon_comm);
+	json_int(j, "maxerror_us", p->maxerror_us);
+	json_int(j, "esterror_us", p->esterror_us);
+	json_int(j, "maxerror_mono_ns", p->maxerror_mono_ns);
+	json_int(j, "maxerror_raw_ns", p->maxerror_raw_ns);
+	json_int(j, "interval_raw_ns", p->maxerror_interval_raw_ns);
 	json_object_end(j);
-	json_uint(j, "ntp_missed", x->ntp_missed);
-	json_uint(j, "events_dropped", x->events_dropped);
+	json_int(j, "unseen_step_ns", p->unseen_step_ns);
+	json_uint(j, "ntp_missed", p->ntp_missed);
+	json_uint(j, "events_dropped", p->events_dropped);
 }
 
-static void print_tracker_human(const struct clockwatch_page *p)
+static void print_tracker_human(const struct clockwatch_page *p, const struct tasks *tk)
 {
-	const struct clockwatch_page_ext *x = &p->ext;
-	char comm[sizeof(x->daemon_comm) + 1] = "";
+	char who[64];
 	char secs[32];
 
 	if (!tracker_present(p))
 		return;
-	printf("sync: %s (%s)", sync_state_name(x->sync_state),
-	       sync_reason_name(x->sync_reason));
-	if (x->daemon_pid) {
-		memcpy(comm, x->daemon_comm, sizeof(x->daemon_comm));
-		printf(", daemon %s[%d], maxerror %" PRId64 " us as written",
-		       comm, x->daemon_pid, (int64_t)x->maxerror_us);
+	printf("sync: %s (%s); %" PRIu64 " disruptions since the module loaded\n",
+	       sync_state_name(p->sync_state), sync_reason_name(p->sync_reason),
+	       (uint64_t)p->disruption_count);
+	if (p->daemon_count) {
+		format_task(who, sizeof(who), tk, tk->t.daemon_pid, tk->t.daemon_comm);
+		printf("daemon: %s%smaxerror %" PRId64 " us as written; %u daemons seen since load\n",
+		       who, *who ? ", " : "", (int64_t)p->maxerror_us, p->daemon_count);
+	} else {
+		printf("daemon: none seen since the module loaded\n");
 	}
-	printf("\n");
-	if (x->step_seq) {
-		memcpy(comm, x->last_step_comm, sizeof(x->last_step_comm));
-		format_seconds(secs, sizeof(secs), x->last_step_delta_ns);
-		printf("steps: %" PRIu64 ", the last %s s by %s%s%s\n",
-		       (uint64_t)x->step_seq, secs,
-		       step_cause_name(x->last_step_cause),
-		       x->last_step_pid ? ", " : "", comm);
+	if (p->step_seq) {
+		format_task(who, sizeof(who), tk, tk->t.last_step_pid, tk->t.last_step_comm);
+		format_seconds(secs, sizeof(secs), p->last_step_delta_ns);
+		printf("steps: %" PRIu64 ", the last %s s by %s%s%s%s\n",
+		       (uint64_t)p->step_seq, secs, step_cause_name(p->last_step_cause),
+		       p->last_step_flags & CLOCKWATCH_STEPF_DAEMON ? " (sync daemon)" : "",
+		       *who ? ", " : "", who);
 	} else {
 		printf("steps: none since the module loaded\n");
 	}
 	printf("rate vs MONOTONIC_RAW: %+.3f ppm over %.1f s, %+.3f ppm over %.1f s\n",
-	       x->freq_mono_short_ppb / 1000.0, x->freq_short_window_ns / 1e9,
-	       x->freq_mono_long_ppb / 1000.0, x->freq_long_window_ns / 1e9);
-	printf("slew pending: %" PRId64 " ns; leap second: %s\n",
-	       (int64_t)x->slew_pending_ns,
-	       x->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert pending" :
-	       x->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete pending" : "none");
+	       p->freq_short_ppb / 1000.0, p->freq_short_window_raw_ns / 1e9,
+	       p->freq_long_ppb / 1000.0, p->freq_long_window_raw_ns / 1e9);
+	printf("slew pending: %" PRId64 " ns; leap second: %s; time_state: %s\n",
+	       (int64_t)p->slew_pending_ns,
+	       p->leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert pending" :
+	       p->leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete pending" : "none",
+	       p->time_state < 0 ? "none seen yet" : state_name(p->time_state));
 }
 
-static void print_json(const struct clockwatch_page *p, int64_t mono_now)
+static void print_json(const struct clockwatch_page *p, const struct tasks *tk,
+		       int64_t mono_now)
 {
 	const struct clockwatch_clocks *c = &p->clocks;
 	const struct clockwatch_ntp *n = &p->ntp;
@@ -314,9 +370,9 @@ static void print_json(const struct clockwatch_page *p, int64_t mono_now)
 		json_int(&j, "maxerror_us", n->maxerror_us);
 		json_int(&j, "esterror_us", n->esterror_us);
 		json_int(&j, "offset_ns", n->offset_ns);
-		json_int(&j, "freq", n->freq);
-		json_double(&j, "freq_ppm", freq_ppm(n->freq), 6);
-		json_double(&j, "freq_ppb", freq_ppm(n->freq) * 1000.0, 3);
+		json_int(&j, "freq_scaled_ppm", n->freq_scaled_ppm);
+		json_double(&j, "freq_ppm", freq_ppm(n->freq_scaled_ppm), 6);
+		json_double(&j, "freq_ppb", freq_ppm(n->freq_scaled_ppm) * 1000.0, 3);
 		json_int(&j, "tick_us", n->tick_us);
 		json_int(&j, "tai_s", n->tai_s);
 		json_int(&j, "constant", (int64_t)n->constant);
@@ -327,7 +383,7 @@ static void print_json(const struct clockwatch_page *p, int64_t mono_now)
 		json_uint(&j, "writes", p->ntp_writes);
 		json_object_end(&j);
 	}
-	print_tracker_json(&j, p);
+	print_tracker_json(&j, p, tk);
 	json_object_end(&j);
 	fputc('\n', stdout);
 }
@@ -381,7 +437,8 @@ static void print_ntp(const struct clockwatch_page *p, int64_t mono_now)
 	printf("  %-14s %" PRId64 " us\n", "esterror", (int64_t)n->esterror_us);
 	printf("  %-14s %" PRId64 " ns\n", "offset", (int64_t)n->offset_ns);
 	printf("  %-14s %+.6f ppm = %+.3f ppb (%" PRId64 " scaled ppm)\n", "freq",
-	       freq_ppm(n->freq), freq_ppm(n->freq) * 1000.0, (int64_t)n->freq);
+	       freq_ppm(n->freq_scaled_ppm), freq_ppm(n->freq_scaled_ppm) * 1000.0,
+	       (int64_t)n->freq_scaled_ppm);
 	printf("  %-14s %" PRId64 " us\n", "tick", (int64_t)n->tick_us);
 	printf("  %-14s %d s\n", "tai", n->tai_s);
 	printf("  %-14s %" PRId64 "\n", "constant", (int64_t)n->constant);
@@ -389,7 +446,8 @@ static void print_ntp(const struct clockwatch_page *p, int64_t mono_now)
 	       "adjtimex", (uint64_t)p->ntp_calls, (uint64_t)p->ntp_writes);
 }
 
-static void print_human(const struct clockwatch_page *p, int64_t mono_now)
+static void print_human(const struct clockwatch_page *p, const struct tasks *tk,
+			int64_t mono_now)
 {
 	const struct clockwatch_clocks *c = &p->clocks;
 	char features[128];
@@ -409,7 +467,7 @@ static void print_human(const struct clockwatch_page *p, int64_t mono_now)
 	print_offset("REALTIME - MONOTONIC", c->realtime_ns - c->monotonic_ns);
 	print_offset("REALTIME - MONOTONIC_RAW", c->realtime_ns - c->monotonic_raw_ns);
 	print_ntp(p, mono_now);
-	print_tracker_human(p);
+	print_tracker_human(p, tk);
 }
 
 static volatile sig_atomic_t exiting;
@@ -527,6 +585,37 @@ static int live_view(struct cw_reader *reader)
 	return EXIT_OK;
 }
 
+/*
+ * The page and the processes it speaks of, as one answer: the tasks are
+ * asked for after the page, and the page read again while the answer
+ * goes with another daemon or step than the copy (one changed between).
+ */
+static int read_page_tasks(struct cw_reader *reader, struct clockwatch_page *page,
+			   struct tasks *tk)
+{
+	int tries, err;
+
+	for (tries = 0; tries < 5; tries++) {
+		if (read_page(reader, page))
+			return -1;
+		err = cw_reader__tasks(reader, &tk->t);
+		tk->known = err == 0;
+		if (err) {
+			memset(&tk->t, 0, sizeof(tk->t));
+			if (env.verbose || err != -ENOTTY)
+				fprintf(stderr, "clockwatch: %s: the daemon's and the last step's pids: %s\n",
+					env.device, strerror(-err));
+			return 0;
+		}
+		if (tk->t.daemon_count == page->daemon_count && tk->t.step_seq == page->step_seq)
+			return 0;
+	}
+	/* Steps or daemon changes faster than we can read: say nothing. */
+	tk->known = false;
+	memset(&tk->t, 0, sizeof(tk->t));
+	return 0;
+}
+
 int cmd_status(int argc, char **argv)
 {
 	static const struct argp argp = {
@@ -537,6 +626,7 @@ int cmd_status(int argc, char **argv)
 	};
 	struct clockwatch_page page;
 	struct cw_reader *reader;
+	struct tasks tk = {};
 	int ret = EXIT_ERROR;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
@@ -546,9 +636,15 @@ int cmd_status(int argc, char **argv)
 	if (!reader) {
 		int err = errno;
 
-		report_page_error(env.device, err);
-		if (err == ENOENT && strcmp(env.device, CLOCKWATCH_DEVICE) == 0)
+		/*
+		 * No module: what works without it is the complete answer,
+		 * and no error.  A device named on the command line is one.
+		 */
+		if (err == ENOENT && !env.device_set && env.interval == 0) {
 			print_modless_status(stdout, env.json);
+			return EXIT_OK;
+		}
+		report_page_error(env.device, err);
 		return EXIT_ERROR;
 	}
 
@@ -557,12 +653,12 @@ int cmd_status(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (read_page(reader, &page))
+	if (read_page_tasks(reader, &page, &tk))
 		goto cleanup;
 	if (env.json)
-		print_json(&page, now_ns(CLOCK_MONOTONIC));
+		print_json(&page, &tk, now_ns(CLOCK_MONOTONIC));
 	else
-		print_human(&page, now_ns(CLOCK_MONOTONIC));
+		print_human(&page, &tk, now_ns(CLOCK_MONOTONIC));
 	ret = EXIT_OK;
 
 cleanup:

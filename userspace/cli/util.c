@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <linux/clockwatch.h>
 
@@ -121,15 +122,18 @@ void report_page_error(const char *path, int err)
 {
 	switch (err) {
 	case ENOENT:
-		if (strncmp(path, "/dev/", 5) == 0)
-			fprintf(stderr, "clockwatch: %s not found: is the module loaded? (insmod kmod/clockwatch.ko)\n",
+		if (strcmp(path, CLOCKWATCH_DEVICE) != 0)
+			fprintf(stderr, "clockwatch: %s not found\n", path);
+		else if (access("/proc/modules", F_OK) == 0)
+			fprintf(stderr, "clockwatch: %s not found: the clockwatch module is not loaded (modprobe clockwatch)\n",
 				path);
 		else
-			fprintf(stderr, "clockwatch: %s not found\n", path);
+			fprintf(stderr, "clockwatch: %s not found: this kernel cannot load modules\n",
+				path);
 		break;
 	case EPROTO:
 		fprintf(stderr, "clockwatch: %s: not a clockwatch page this tool can read (magic, version %d or size)\n",
-			path, CLOCKWATCH_PAGE_VERSION);
+			path, CLOCKWATCH_ABI_VERSION);
 		break;
 	case EAGAIN:
 		fprintf(stderr, "clockwatch: %s: no consistent copy of the page (its writer never finished an update)\n",
@@ -139,4 +143,12 @@ void report_page_error(const char *path, int err)
 		fprintf(stderr, "clockwatch: %s: %s\n", path, strerror(err));
 		break;
 	}
+}
+
+void report_bpf_privilege(const char *cmd, int err)
+{
+	if (err != -EPERM && err != -EACCES)
+		return;
+	fprintf(stderr, "clockwatch %s: loading BPF programs takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, as root has)%s\n",
+		cmd, geteuid() == 0 ? "; this root lacks them (a container?) or kernel.unprivileged_bpf_disabled / lockdown forbids it" : "");
 }

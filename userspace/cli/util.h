@@ -39,4 +39,10 @@ void format_utc(char *buf, size_t len, int64_t ns);
 /* Report a failed cw_reader__open() or cw_reader__read() of path. */
 void report_page_error(const char *path, int err);
 
+/*
+ * After a BPF tracker failed to load with err (a negative errno): say
+ * which privileges loading it takes, when that is why.
+ */
+void report_bpf_privilege(const char *cmd, int err);
+
 #endif /* __CLOCKWATCH_UTIL_H */

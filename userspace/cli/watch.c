@@ -20,12 +20,14 @@
 
 #include <linux/clockwatch.h>
 
+#include "clockwatch.h"
 #include "commands.h"
 #include "json.h"
 #include "names.h"
 #include "util.h"
 #include "watch.h"
 #include "bpf_watch.h"
+#include "stalls_cpu.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MAX_SOURCES	8
@@ -40,32 +42,47 @@ static const watch_source_open_t watch_extra_sources[] = {
 
 static struct env {
 	const char *device;
+	bool device_set;
 	bool json;
-	long count;		/* 0: no limit */
-	double timeout;		/* s; 0: none */
+	bool verbose;
+	long count;		/* clock events; 0: no limit */
+	double duration;	/* s; 0: none */
 } env = {
 	.device = CLOCKWATCH_DEVICE,
 };
+
+/*
+ * The module's records carry MONOTONIC and MONOTONIC_RAW times as the
+ * initial time namespace sees them: this process's offsets make them
+ * its own clocks' (cw_timens__offsets()).
+ */
+static struct cw_timens timens;
 
 static volatile sig_atomic_t exiting;
 
 static const char doc[] =
 "Print clock events as they happen: every step of CLOCK_REALTIME with its\n"
 "size, cause and caller, every adjtimex() write with the fields it changed,\n"
-"leap seconds and disruptions of the sync state.\n"
+"leap seconds and disruptions of the sync state, CPU stalls of the module's\n"
+"probe, and (as root, through BPF) pauses of processes. Without the module\n"
+"the clock events come from BPF and adjtimex() polling instead.\n"
 "\n"
-"USAGE: clockwatch watch [--device PATH] [--json] [--count N] [--timeout SECONDS]\n"
+"--count counts clock events: pauses are printed but not counted.\n"
+"\n"
+"USAGE: clockwatch watch [--device PATH] [--json] [--count N] [--duration SEC]\n"
 "\n"
 "EXAMPLES:\n"
 "    clockwatch watch                  # one line per event, until ^C\n"
 "    clockwatch watch --json           # JSON Lines, one object per event\n"
-"    clockwatch watch -c 1 -t 10       # the next event, or give up after 10 s";
+"    clockwatch watch -c 1 -D 10       # the next clock event, or give up after 10 s";
 
 static const struct argp_option opts[] = {
 	{ "device", 'd', "PATH", 0, "The clockwatch device (default " CLOCKWATCH_DEVICE ")", 0 },
 	{ "json", 'j', NULL, 0, "JSON Lines: one object per event", 0 },
-	{ "count", 'c', "N", 0, "Exit after N events", 0 },
-	{ "timeout", 't', "SECONDS", 0, "Exit after SECONDS, events or not", 0 },
+	{ "count", 'c', "N", 0, "Exit after N clock events (pauses do not count)", 0 },
+	{ "duration", 'D', "SEC", 0, "Exit after SEC seconds, events or not", 0 },
+	{ "timeout", 0, NULL, OPTION_ALIAS, NULL, 0 },
+	{ "verbose", 'v', NULL, 0, "Say which event sources are used, on stderr", 0 },
 	{},
 };
 
@@ -73,19 +90,25 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case 'd':
+		if (!*arg)
+			argp_error(state, "empty device path");
 		env.device = arg;
+		env.device_set = true;
 		break;
 	case 'j':
 		env.json = true;
+		break;
+	case 'v':
+		env.verbose = true;
 		break;
 	case 'c':
 		if (parse_long(arg, 1, LONG_MAX, &env.count))
 			argp_error(state, "invalid count '%s': a whole number from 1 expected",
 				   arg);
 		break;
-	case 't':
-		if (parse_seconds(arg, 0.001, 1e9, &env.timeout))
-			argp_error(state, "invalid timeout '%s': seconds expected", arg);
+	case 'D':
+		if (parse_seconds(arg, 0.001, 1e9, &env.duration))
+			argp_error(state, "invalid duration '%s': seconds from 0.001 expected", arg);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument '%s'", arg);
@@ -109,7 +132,7 @@ static const char *const event_types[] = {
 	[CLOCKWATCH_EV_LEAP]		= "leap",
 	[CLOCKWATCH_EV_DISRUPTION]	= "disruption",
 	[CLOCKWATCH_EV_STALL]		= "stall",
-	[CLOCKWATCH_EV_INJECT]		= "inject",
+	[7]				= "test",	/* the module's test injector */
 	[CLOCKWATCH_EV_PAUSE]		= "pause",
 };
 
@@ -140,7 +163,6 @@ static const char *const sync_reasons[] = {
 	[CLOCKWATCH_SYNC_R_FOREIGN_STEP]	= "foreign_step",
 	[CLOCKWATCH_SYNC_R_VMFORK]		= "vmfork",
 	[CLOCKWATCH_SYNC_R_RESUME]		= "resume",
-	[CLOCKWATCH_SYNC_R_HOST_PAUSE]		= "host_pause",
 	[CLOCKWATCH_SYNC_R_FOREIGN_ADJUST]	= "foreign_adjust",
 	[CLOCKWATCH_SYNC_R_DAEMON_FIRST]	= "daemon_first_update",
 };
@@ -177,7 +199,7 @@ static void json_ntp(struct json *j, const char *key, const struct clockwatch_nt
 {
 	json_object_begin(j, key);
 	json_int(j, "offset_ns", n->offset_ns);
-	json_int(j, "freq", n->freq);
+	json_int(j, "freq_scaled_ppm", n->freq_scaled_ppm);
 	json_int(j, "maxerror_us", n->maxerror_us);
 	json_int(j, "esterror_us", n->esterror_us);
 	json_int(j, "status", n->status);
@@ -186,6 +208,25 @@ static void json_ntp(struct json *j, const char *key, const struct clockwatch_nt
 	json_int(j, "tai_s", n->tai_s);
 	json_int(j, "time_state", n->time_state);
 	json_object_end(j);
+}
+
+static const char *leap_name(__u32 leap)
+{
+	return leap == CLOCKWATCH_LEAP_INSERT ? "insert" :
+	       leap == CLOCKWATCH_LEAP_DELETE ? "delete" : "none";
+}
+
+static const char *time_state_str(int state)
+{
+	const char *name = time_state_name(state);
+
+	return name ? name : "unknown";
+}
+
+/* A MONOTONIC or MONOTONIC_RAW time of a record in this process's clocks. */
+static int64_t mono_here(int64_t ns)
+{
+	return ns ? ns + timens.monotonic_ns : 0;
 }
 
 static void print_event_json(FILE *out, const struct clockwatch_event *ev)
@@ -200,9 +241,9 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 	json_uint(&j, "seq", ev->seq);
 	json_string(&j, "type", event_type_name(ev->type));
 	json_string(&j, "source", "module");
-	json_int(&j, "mono_ns", ev->mono_ns);
+	json_int(&j, "mono_ns", mono_here(ev->mono_ns));
 	json_int(&j, "real_ns", ev->real_ns);
-	json_int(&j, "raw_ns", ev->raw_ns);
+	json_int(&j, "raw_ns", mono_here(ev->raw_ns));
 	json_uint(&j, "cpu", ev->cpu);
 	json_int(&j, "pid", ev->pid);
 	json_int(&j, "tid", ev->tid);
@@ -226,18 +267,17 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 			if (ev->ntp_adjust.written & (1U << i))
 				json_string(&j, NULL, ntp_fields[i]);
 		json_array_end(&j);
-		json_int(&j, "old_mono_ns", ev->ntp_adjust.old_mono_ns);
-		json_ntp(&j, "old", &ev->ntp_adjust.old);
-		json_ntp(&j, "new", &ev->ntp_adjust.new);
+		json_int(&j, "before_mono_ns", mono_here(ev->ntp_adjust.before_mono_ns));
+		json_ntp(&j, "before", &ev->ntp_adjust.before);
+		json_ntp(&j, "after", &ev->ntp_adjust.after);
 		break;
 	case CLOCKWATCH_EV_LEAP:
 		json_int(&j, "old_state", ev->leap.old_state);
+		json_string(&j, "old_state_name", time_state_str(ev->leap.old_state));
 		json_int(&j, "new_state", ev->leap.new_state);
+		json_string(&j, "new_state_name", time_state_str(ev->leap.new_state));
 		json_int(&j, "status", ev->leap.status);
-		json_string(&j, "leap_pending",
-			    ev->leap.leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert" :
-			    ev->leap.leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete" :
-			    "none");
+		json_string(&j, "leap_pending", leap_name(ev->leap.leap_pending));
 		break;
 	case CLOCKWATCH_EV_DISRUPTION:
 		json_string(&j, "reason", sync_reason_name(ev->disruption.reason));
@@ -248,6 +288,10 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 		json_uint(&j, "lost", ev->overrun.lost);
 		json_uint(&j, "first_lost_seq", ev->overrun.first_lost_seq);
 		break;
+	case CLOCKWATCH_EV_STALL:
+		json_uint(&j, "stall_seq", ev->stall.seq);
+		stall_json_fields(&j, &ev->stall, timens.monotonic_ns, false);
+		break;
 	default:
 		break;
 	}
@@ -256,10 +300,10 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 }
 
 /* One NTP field, old -> new, when the call wrote it. */
-static void print_field(FILE *out, const char *name, int64_t old, int64_t new,
+static void print_field(FILE *out, const char *name, int64_t before, int64_t after,
 			const char *unit)
 {
-	fprintf(out, " %s %" PRId64 "->%" PRId64 "%s", name, old, new, unit);
+	fprintf(out, " %s %" PRId64 "->%" PRId64 "%s", name, before, after, unit);
 }
 
 static void print_event_human(FILE *out, const struct clockwatch_event *ev)
@@ -270,8 +314,10 @@ static void print_event_human(FILE *out, const struct clockwatch_event *ev)
 	char who[48] = "-";
 
 	memcpy(comm, ev->comm, sizeof(ev->comm));
-	if (ev->flags & CLOCKWATCH_EVF_TASK)
+	if ((ev->flags & CLOCKWATCH_EVF_TASK) && ev->pid)
 		snprintf(who, sizeof(who), "%s[%d]", comm, ev->pid);
+	else if (ev->flags & CLOCKWATCH_EVF_TASK)
+		snprintf(who, sizeof(who), "(not visible)");
 	format_utc(when, sizeof(when), ev->real_ns);
 	fprintf(out, "%s  #%-6" PRIu64 " %-10s %-22s", when, (uint64_t)ev->seq,
 		event_type_name(ev->type), who);
@@ -288,26 +334,28 @@ static void print_event_human(FILE *out, const struct clockwatch_event *ev)
 	case CLOCKWATCH_EV_NTP_ADJUST:
 		fprintf(out, " modes 0x%04x ret %d", a->modes, a->ret);
 		if (a->written & CLOCKWATCH_NTPF_OFFSET)
-			print_field(out, "offset", a->old.offset_ns, a->new.offset_ns, " ns");
+			print_field(out, "offset", a->before.offset_ns, a->after.offset_ns, " ns");
 		if (a->written & CLOCKWATCH_NTPF_FREQ)
-			print_field(out, "freq", a->old.freq, a->new.freq, "");
+			print_field(out, "freq", a->before.freq_scaled_ppm, a->after.freq_scaled_ppm,
+				    " ppm*2^16");
 		if (a->written & CLOCKWATCH_NTPF_MAXERROR)
-			print_field(out, "maxerror", a->old.maxerror_us, a->new.maxerror_us, " us");
+			print_field(out, "maxerror", a->before.maxerror_us, a->after.maxerror_us, " us");
 		if (a->written & CLOCKWATCH_NTPF_ESTERROR)
-			print_field(out, "esterror", a->old.esterror_us, a->new.esterror_us, " us");
+			print_field(out, "esterror", a->before.esterror_us, a->after.esterror_us, " us");
 		if (a->written & CLOCKWATCH_NTPF_STATUS)
-			fprintf(out, " status 0x%x->0x%x", (unsigned int)a->old.status,
-				(unsigned int)a->new.status);
+			fprintf(out, " status 0x%x->0x%x", (unsigned int)a->before.status,
+				(unsigned int)a->after.status);
 		if (a->written & CLOCKWATCH_NTPF_CONSTANT)
-			print_field(out, "constant", a->old.constant, a->new.constant, "");
+			print_field(out, "constant", a->before.constant, a->after.constant, "");
 		if (a->written & CLOCKWATCH_NTPF_TICK)
-			print_field(out, "tick", a->old.tick_us, a->new.tick_us, " us");
+			print_field(out, "tick", a->before.tick_us, a->after.tick_us, " us");
 		if (a->written & CLOCKWATCH_NTPF_TAI)
-			print_field(out, "tai", a->old.tai_s, a->new.tai_s, " s");
+			print_field(out, "tai", a->before.tai_s, a->after.tai_s, " s");
 		break;
 	case CLOCKWATCH_EV_LEAP:
-		fprintf(out, " time_state %d->%d, leap %s", ev->leap.old_state,
-			ev->leap.new_state,
+		fprintf(out, " time_state %s->%s, status 0x%x, leap %s",
+			time_state_str(ev->leap.old_state), time_state_str(ev->leap.new_state),
+			(unsigned int)ev->leap.status,
 			ev->leap.leap_pending == CLOCKWATCH_LEAP_INSERT ? "insert pending" :
 			ev->leap.leap_pending == CLOCKWATCH_LEAP_DELETE ? "delete pending" :
 			"none pending");
@@ -321,6 +369,10 @@ static void print_event_human(FILE *out, const struct clockwatch_event *ev)
 	case CLOCKWATCH_EV_OVERRUN:
 		fprintf(out, " missed %" PRIu64 " events from #%" PRIu64,
 			(uint64_t)ev->overrun.lost, (uint64_t)ev->overrun.first_lost_seq);
+		break;
+	case CLOCKWATCH_EV_STALL:
+		fprintf(out, " #%" PRIu64 " ", (uint64_t)ev->stall.seq);
+		stall_text(out, &ev->stall, timens.monotonic_ns);
 		break;
 	default:
 		break;
@@ -405,19 +457,51 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_USAGE;
 	o.json = env.json;
 
+	err = cw_timens__offsets(&timens);
+	if (err)
+		fprintf(stderr, "clockwatch watch: time namespace offsets: %s (times as the host's)\n",
+			strerror(-err));
+
+	/*
+	 * The module's ring when its device is there.  Without the module
+	 * (the default device absent) the BPF source reports the clock
+	 * changes instead; a device named with --device must be there.
+	 */
 	err = module_open(&srcs[nsrc]);
-	if (err) {
-		fprintf(stderr, "clockwatch watch: %s: %s%s\n", env.device,
-			strerror(-err), err == -EPERM ?
-			" (the event stream needs CAP_PERFMON or CAP_SYS_ADMIN)" : "");
-		if (err != -ENOENT)
-			return EXIT_ERROR;
-	} else {
+	if (!err) {
 		nsrc++;
+		if (env.verbose)
+			fprintf(stderr, "clockwatch watch: clock events and stalls from %s\n",
+				env.device);
+	} else if (err == -ENOENT && !env.device_set) {
+		if (env.verbose)
+			fprintf(stderr, "clockwatch watch: %s is absent: clock events from BPF and adjtimex() polling\n",
+				env.device);
+	} else {
+		fprintf(stderr, "clockwatch watch: %s: %s%s\n", env.device, strerror(-err),
+			err == -EPERM ? " (the event stream needs CAP_PERFMON or CAP_SYS_ADMIN)" : "");
+		return EXIT_ERROR;
 	}
-	for (k = 0; k < ARRAY_SIZE(watch_extra_sources) && nsrc < MAX_SOURCES; k++)
-		if (watch_extra_sources[k] && watch_extra_sources[k](&srcs[nsrc]) == 0)
+	for (k = 0; k < ARRAY_SIZE(watch_extra_sources) && nsrc < MAX_SOURCES; k++) {
+		if (!watch_extra_sources[k])
+			continue;
+		err = watch_extra_sources[k](&srcs[nsrc]);
+		if (!err) {
+			if (env.verbose)
+				fprintf(stderr, "clockwatch watch: %s source: pauses%s\n",
+					srcs[nsrc].name, nsrc ? "" : ", clock events");
 			nsrc++;
+		} else if (!nsrc) {
+			fprintf(stderr, "clockwatch watch: no event source: %s is absent (module not loaded), and BPF: %s%s\n",
+				env.device, strerror(-err),
+				err == -EPERM || err == -EACCES ?
+				" (loading BPF programs needs root: CAP_BPF and CAP_PERFMON)" : "");
+			return EXIT_ERROR;
+		} else if (env.verbose) {
+			fprintf(stderr, "clockwatch watch: no pause events: BPF: %s\n",
+				strerror(-err));
+		}
+	}
 	if (!nsrc) {
 		fprintf(stderr, "clockwatch watch: no event source\n");
 		return EXIT_ERROR;
@@ -425,8 +509,8 @@ int cmd_watch(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	if (env.timeout > 0)
-		deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)(env.timeout * 1e9);
+	if (env.duration > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + (int64_t)(env.duration * 1e9);
 
 	while (!exiting && (!env.count || printed < env.count)) {
 		int timeout_ms = -1;

@@ -28,8 +28,9 @@ struct watch_output {
  * @name:	for messages ("module", "bpf")
  * @fd:		polled for POLLIN
  * @drain:	read what is waiting on @fd without blocking, print at most
- *		@max events (@max > 0), and return how many were printed,
- *		or a negative errno
+ *		@max clock events (@max > 0) and every pause event waiting,
+ *		and return how many clock events were printed (pauses do
+ *		not count toward --count), or a negative errno
  * @close:	release the source; may be NULL
  * @priv:	the source's own state
  */

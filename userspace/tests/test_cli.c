@@ -26,6 +26,9 @@
 
 #include "page_writer.h"
 
+/* The JSON writer itself, tested directly. */
+#include "../cli/json.c"
+
 #define NSEC_PER_SEC	1000000000LL
 
 /* The known page: 2024-11-26 19:40:00.123456789 UTC, and so on. */
@@ -210,7 +213,7 @@ static void write_known_page(struct clockwatch_page *page)
 	page->clocks.boottime_ns = KNOWN_MONOTONIC + KNOWN_SLEPT;
 	page->clocks.tai_ns = KNOWN_REALTIME + KNOWN_TAI_S * NSEC_PER_SEC;
 	page->ntp.offset_ns = -12345;
-	page->ntp.freq = KNOWN_FREQ;
+	page->ntp.freq_scaled_ppm = KNOWN_FREQ;
 	page->ntp.maxerror_us = 16000000;
 	page->ntp.esterror_us = 1500;
 	page->ntp.constant = 2;
@@ -267,7 +270,7 @@ TEST_F(cli, status_json)
 	EXPECT_JSON_INT(rows, 0, "realtime_minus_monotonic_raw_ns", KNOWN_REALTIME - KNOWN_RAW);
 	EXPECT_JSON_INT(rows, 0, "seq", self->pf.page->seq);
 	EXPECT_JSON_INT(rows, 0, "update_count", 4242);
-	EXPECT_JSON_INT(rows, 0, "version", CLOCKWATCH_PAGE_VERSION);
+	EXPECT_JSON_INT(rows, 0, "version", CLOCKWATCH_ABI_VERSION);
 	EXPECT_JSON_INT(rows, 0, "size", sizeof(struct clockwatch_page));
 	EXPECT_JSON_STR(rows, 0, "features", "[\"clocks\",\"ntp\"]");
 
@@ -276,7 +279,7 @@ TEST_F(cli, status_json)
 	EXPECT_JSON_INT(rows, 0, "ntp.maxerror_us", 16000000);
 	EXPECT_JSON_INT(rows, 0, "ntp.esterror_us", 1500);
 	EXPECT_JSON_INT(rows, 0, "ntp.offset_ns", -12345);
-	EXPECT_JSON_INT(rows, 0, "ntp.freq", KNOWN_FREQ);
+	EXPECT_JSON_INT(rows, 0, "ntp.freq_scaled_ppm", KNOWN_FREQ);
 	EXPECT_EQ(100000.0, json_number(rows, 0, "ntp.freq_ppb"));
 	EXPECT_EQ(100.0, json_number(rows, 0, "ntp.freq_ppm"));
 	EXPECT_JSON_INT(rows, 0, "ntp.tick_us", 10000);
@@ -303,7 +306,7 @@ TEST_F(cli, status_json_odd_values)
 	self->pf.page->clocks.monotonic_ns = INT64_MAX;
 	self->pf.page->ntp.status = STA_INS | 0x40000;
 	self->pf.page->ntp.time_state = 9;
-	self->pf.page->ntp.freq = -(500LL << 16);
+	self->pf.page->ntp.freq_scaled_ppm = -(500LL << 16);
 	self->pf.page->features |= 1ULL << 40;
 	page_write_end(self->pf.page);
 
@@ -504,12 +507,207 @@ TEST_F(cli, usage_errors)
 	}
 }
 
+/* A device named on the command line and absent is an error, in every command. */
 TEST_F(cli, missing_device)
 {
+	static const char *const cmds[] = {
+		"status", "status --json", "now", "now --json", "watch -D 0.2",
+		"export -o /tmp/cw-never.prom", "chrony-report --once",
+	};
+	size_t i;
+
 	run(&self->r, "%s status --device /dev/clockwatch-missing", self->cli);
 	EXPECT_EQ(1, self->r.status);
-	EXPECT_STREQ("clockwatch: /dev/clockwatch-missing not found: is the module loaded? (insmod kmod/clockwatch.ko)\n",
-		     self->r.err);
+	EXPECT_STREQ("clockwatch: /dev/clockwatch-missing not found\n", self->r.err);
+	EXPECT_STREQ("", self->r.out);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		run(&self->r, "%s %s -d /dev/clockwatch-missing", self->cli, cmds[i]);
+		EXPECT_EQ(1, self->r.status) TH_LOG("%s", cmds[i]);
+		EXPECT_NE(NULL, strstr(self->r.err, "/dev/clockwatch-missing"))
+			TH_LOG("%s: %s", cmds[i], self->r.err);
+	}
+	EXPECT_NE(0, access("/tmp/cw-never.prom", F_OK));
+}
+
+/*
+ * Without the module status is a complete report, and no error: exit 0,
+ * why the module is missing (no insmod advice where the kernel has no
+ * modules at all), and what works instead; --json is one object.
+ */
+TEST_F(cli, status_without_module)
+{
+	const char *rows = self->flat.out;
+
+	if (access("/dev/clockwatch", F_OK) == 0)
+		SKIP(return, "the module is loaded");
+	run(&self->r, "%s status", self->cli);
+	EXPECT_EQ(0, self->r.status) TH_LOG("%s", self->r.err);
+	EXPECT_STREQ("", self->r.err);
+	EXPECT_NE(NULL, strstr(self->r.out, "module-less mode"));
+	if (access("/proc/modules", F_OK) != 0) {
+		EXPECT_EQ(NULL, strstr(self->r.out, "insmod"));
+		EXPECT_NE(NULL, strstr(self->r.out, "cannot load modules"));
+	}
+	run(&self->r, "%s status --json", self->cli);
+	EXPECT_EQ(0, self->r.status);
+	flatten_json(&self->flat, self->r.out, 0);
+	ASSERT_EQ(0, self->flat.status) TH_LOG("python3: %s", self->flat.err);
+	EXPECT_JSON_STR(rows, 0, "type", "\"modless\"");
+	EXPECT_JSON_STR(rows, 0, "module", "false");
+
+	/* now --json answers in JSON: no bound, and why */
+	run(&self->r, "%s now --json", self->cli);
+	flatten_json(&self->flat, self->r.out, 0);
+	ASSERT_EQ(0, self->flat.status) TH_LOG("python3: %s (%s)", self->flat.err, self->r.out);
+	EXPECT_JSON_STR(rows, 0, "source", "\"adjtimex\"");
+	EXPECT_NE(NULL, lookup(rows, 0, "reason", (char[16]){ 0 }, 16));
+}
+
+/* The page's counters and the tasks a file page cannot name. */
+TEST_F(cli, status_tracker)
+{
+	const char *rows = self->flat.out;
+
+	page_write_begin(self->pf.page);
+	self->pf.page->features |= CLOCKWATCH_FEAT_SYNC_STATE;
+	self->pf.page->sync_state = CLOCKWATCH_SYNC_DISRUPTED;
+	self->pf.page->sync_reason = CLOCKWATCH_SYNC_R_FOREIGN_STEP;
+	self->pf.page->disruption_count = 4;
+	self->pf.page->daemon_count = 2;
+	self->pf.page->step_seq = 3;
+	self->pf.page->last_step_delta_ns = -1500000000LL;
+	self->pf.page->last_step_cause = CLOCKWATCH_STEP_CLOCK_SETTIME;
+	self->pf.page->time_state = -1;
+	self->pf.page->freq_short_ppb = 1234;
+	self->pf.page->freq_short_window_raw_ns = 1000000000;
+	page_write_end(self->pf.page);
+
+	run(&self->r, "%s status --no-refresh --json -d %s", self->cli, self->pf.path);
+	ASSERT_EQ(0, self->r.status) TH_LOG("%s", self->r.err);
+	flatten_json(&self->flat, self->r.out, 0);
+	ASSERT_EQ(0, self->flat.status) TH_LOG("python3: %s", self->flat.err);
+	EXPECT_JSON_STR(rows, 0, "sync_state", "\"disrupted\"");
+	EXPECT_JSON_STR(rows, 0, "sync_reason", "\"foreign_step\"");
+	EXPECT_JSON_INT(rows, 0, "disruption_count", 4);
+	EXPECT_JSON_INT(rows, 0, "daemon.count", 2);
+	EXPECT_JSON_INT(rows, 0, "step_seq", 3);
+	EXPECT_JSON_INT(rows, 0, "last_step.delta_ns", -1500000000LL);
+	EXPECT_JSON_STR(rows, 0, "last_step.cause", "\"clock_settime\"");
+	EXPECT_JSON_INT(rows, 0, "freq_measured_ppb.short", 1234);
+	EXPECT_JSON_INT(rows, 0, "freq_measured_ppb.short_window_raw_ns", 1000000000);
+	/* time_state -1: none seen yet */
+	EXPECT_JSON_STR(rows, 0, "time_state", "null");
+	/* a page in a file has no CLOCKWATCH_IOC_TASKS: pids unknown, not 0 */
+	EXPECT_JSON_STR(rows, 0, "daemon.pid", "null");
+	EXPECT_JSON_STR(rows, 0, "last_step.pid", "null");
+	EXPECT_STREQ("", self->r.err);
+
+	run(&self->r, "%s status --no-refresh -d %s", self->cli, self->pf.path);
+	ASSERT_EQ(0, self->r.status);
+	EXPECT_NE(NULL, strstr(self->r.out, "sync: disrupted (foreign_step); 4 disruptions"))
+		TH_LOG("%s", self->r.out);
+	EXPECT_NE(NULL, strstr(self->r.out, "2 daemons seen"));
+	EXPECT_NE(NULL, strstr(self->r.out, "steps: 3, the last -1.500000000 s by clock_settime"));
+	EXPECT_NE(NULL, strstr(self->r.out, "time_state: none seen yet"));
+}
+
+/*
+ * JSON strings are valid UTF-8 whatever the bytes: every byte that does
+ * not begin a well-formed sequence (RFC 3629) becomes U+FFFD; valid
+ * sequences pass through; controls are escaped.  Python's strict UTF-8
+ * decoder and JSON parser are the judges, and the exact text is known.
+ */
+TEST(json_utf8)
+{
+	static const struct {
+		const char *in;
+		const char *out;
+	} cases[] = {
+		{ "\xff\xfe", "\"\\ufffd\\ufffd\"" },
+		{ "ok", "\"ok\"" },
+		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" },			/* é */
+		{ "\xe2\x82\xac", "\"\xe2\x82\xac\"" },			/* € */
+		{ "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"" },		/* U+1F600 */
+		{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },			/* overlong '/' */
+		{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },	/* overlong */
+		{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },	/* surrogate */
+		{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" }, /* > U+10FFFF */
+		{ "a\xc3", "\"a\\ufffd\"" },				/* cut short */
+		{ "\xe2\x82x", "\"\\ufffd\\ufffdx\"" },
+		{ "q\"b\\\n\x7f", "\"q\\\"b\\\\\\u000a\\u007f\"" },
+	};
+	char *buf = NULL;
+	size_t len = 0, i;
+	struct json j;
+	FILE *f;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		f = open_memstream(&buf, &len);
+		ASSERT_NE(NULL, f);
+		json_init(&j, f);
+		json_string(&j, NULL, cases[i].in);
+		fclose(f);
+		EXPECT_STREQ(cases[i].out, buf) TH_LOG("case %zu", i);
+		free(buf);
+		buf = NULL;
+	}
+
+	/* All of them as one document, through python3's strict decoder. */
+	{
+		struct run r;
+		char path[] = "/tmp/cw-utf8.XXXXXX";
+
+		f = fdopen(mkstemp(path), "w");
+		ASSERT_NE(NULL, f);
+		json_init(&j, f);
+		json_array_begin(&j, NULL);
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			json_string(&j, NULL, cases[i].in);
+		json_array_end(&j);
+		fclose(f);
+		run(&r, "python3 -c 'import json,sys; json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\", \"strict\"))' %s",
+		    path);
+		EXPECT_EQ(0, r.status) TH_LOG("%s", r.err);
+		unlink(path);
+	}
+}
+
+/*
+ * One meaning per option letter across the subcommands, and -v in every
+ * one: read from each command's --help.
+ */
+TEST_F(cli, option_letters)
+{
+	static const char *const cmds[] = {
+		"status", "now", "export", "watch", "stalls", "guard", "chrony-report",
+	};
+	char longs[128][32] = {};
+	const char *owner[128] = {};
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char *line;
+
+		run(&self->r, "%s %s --help", self->cli, cmds[i]);
+		ASSERT_EQ(0, self->r.status) TH_LOG("%s", cmds[i]);
+		EXPECT_NE(NULL, strstr(self->r.out, "-v, --verbose")) TH_LOG("%s has no -v", cmds[i]);
+		for (line = self->r.out; line; line = strchr(line + 1, '\n')) {
+			char letter, name[32];
+
+			if (sscanf(line, "\n -%c, --%31[a-z0-9-]", &letter, name) != 2)
+				continue;
+			if (letter == '?' || letter == 'V')
+				continue;	/* argp's own --help and --version */
+			if (owner[(unsigned char)letter])
+				EXPECT_STREQ(longs[(unsigned char)letter], name)
+					TH_LOG("-%c: --%s in %s, --%s in %s", letter,
+					       longs[(unsigned char)letter],
+					       owner[(unsigned char)letter], name, cmds[i]);
+			owner[(unsigned char)letter] = cmds[i];
+			snprintf(longs[(unsigned char)letter], sizeof(longs[0]), "%s", name);
+		}
+	}
+	EXPECT_NE(NULL, owner['d']);
 }
 
 TEST_F(cli, help_and_version)
