@@ -240,7 +240,7 @@ fi
 "$cli" status > "$tmp/status.txt" 2>&1
 rc=$?
 "$cli" status --json > "$tmp/status.json" 2> /dev/null
-if [ $rc = 1 ] && grep -q '^module-less mode: /dev/clockwatch is absent: the module is not loaded' "$tmp/status.txt" &&
+if [ $rc = 0 ] && grep -q '^module-less mode: /dev/clockwatch is absent: the module is not loaded' "$tmp/status.txt" &&
 	python3 -c '
 import json, sys
 j = json.load(open(sys.argv[1]))
