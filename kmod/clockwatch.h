@@ -10,12 +10,18 @@
  * steps.c	the clock tracker: steps, their causes, sync state, the
  *		measured frequency; tracepoints
  * stall*.c	the per-CPU stall probe (stall.h)
+ * audit.c	the reference audit: CLOCK_REALTIME against the RTC
  *
  * Locks and sequence counters, outermost first; a lock is only taken
  * while none of those below it is held:
  *
  *	clockwatch_file.read_lock	mutex; one reader's cursor
  *	cpus_read_lock()		the kernel's; the injector (inject.c)
+ *	rtc_lock			the kernel's CMOS lock, taken by
+ *					mc146818_avoid_UIP() and
+ *					mc146818_get_time() around the audit's
+ *					RTC reads (audit.c); nothing of the
+ *					module's is taken under it
  *	timekeeper lock			the kernel's; held around the
  *					pvclock_gtod notifier (steps.c)
  *	clockwatch_dev.lock		raw; the page's writers
@@ -124,6 +130,9 @@ struct clockwatch_task_id {
  *			(the clock of start_boottime)
  * @unseen_boot_ns:	when the last step went into @pub.unseen_step_ns,
  *			CLOCK_BOOTTIME
+ * @audit_resumes:	resumes from suspend seen since load: the audit
+ *			starts a new baseline after one (REALTIME and the RTC
+ *			both ran while MONOTONIC_RAW did not)
  */
 struct clockwatch_tracker {
 	raw_spinlock_t lock;	/* protects all of the fields below */
@@ -146,6 +155,7 @@ struct clockwatch_tracker {
 	s64 prev_burst_raw_ns;
 	u64 disrupt_boot_ns;
 	u64 unseen_boot_ns;
+	u64 audit_resumes;
 };
 
 /**
@@ -170,6 +180,26 @@ struct clockwatch_step_hooks {
 	struct kretprobe resume_rp;
 	struct notifier_block vmfork_nb;
 	bool vmfork_registered;
+};
+
+/**
+ * struct clockwatch_audit - the reference audit's hooks (audit.c)
+ * @thread:	the sampling thread; NULL when the audit does not run.  Its
+ *		measurements are its own (no lock): it publishes them
+ *		through the tracker (@trk.pub under @trk.lock)
+ * @write_rp:	kretprobe on mc146818_set_time(): every kernel write of the
+ *		RTC (the 11-minute mode, rtc-cmos for /dev/rtc) goes there
+ * @write_probe: @write_rp is registered
+ * @writes:	RTC writes entered since load, counted on entry, before
+ *		the RTC changes
+ * @writing:	RTC writes entered and not returned yet
+ */
+struct clockwatch_audit {
+	struct task_struct *thread;
+	struct kretprobe write_rp;
+	bool write_probe;
+	atomic64_t writes;
+	atomic_t writing;
 };
 
 /**
@@ -205,6 +235,7 @@ struct clockwatch_step_hooks {
  * @ev_wq:		readers waiting for a record
  * @trk:		the clock tracker's state (steps.c)
  * @steps:		the step tracker's hooks (steps.c)
+ * @audit:		the reference audit (audit.c)
  * @ev_wake_work:	wakes @ev_wq; queued by clockwatch_event_emit(),
  *			runs outside the emitter's context (a plain
  *			irq_work: a thread on PREEMPT_RT, where wake_up()
@@ -241,6 +272,7 @@ struct clockwatch_dev {
 
 	struct clockwatch_tracker trk;
 	struct clockwatch_step_hooks steps;
+	struct clockwatch_audit audit;
 };
 
 /**
@@ -283,6 +315,11 @@ void clockwatch_steps_ntp(struct clockwatch_dev *cw, unsigned int modes,
 			  int ret, const struct clockwatch_ntp *new,
 			  u32 written);
 void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason);
+void clockwatch_sync_disrupt_ref(struct clockwatch_dev *cw, u32 reason,
+				 const struct clockwatch_disruption *ref);
+
+void clockwatch_audit_start(struct clockwatch_dev *cw);
+void clockwatch_audit_stop(struct clockwatch_dev *cw);
 long clockwatch_steps_report(struct clockwatch_dev *cw,
 			     struct clockwatch_daemon_report __user *urep);
 long clockwatch_steps_tasks(struct clockwatch_dev *cw,

@@ -59,4 +59,23 @@ __cw_compat_hrtimer_setup(struct hrtimer *timer,
 #define hrtimer_setup __cw_compat_hrtimer_setup
 #endif /* CW_HAVE_HRTIMER_SETUP */
 
+/*
+ * mc146818_get_time(time, timeout): the timeout, in ms, for an update in
+ * progress came with the series that made the function's failures
+ * negative errnos; Debian's 6.1 has it from the stable backports.  A
+ * kernel without it waits on its own and takes only the time.
+ */
+#if IS_ENABLED(CONFIG_X86) && IS_ENABLED(CONFIG_RTC_MC146818_LIB) && \
+	!defined(CW_HAVE_MC146818_GET_TIME_TIMEOUT)
+#include <linux/mc146818rtc.h>
+
+static inline int __cw_compat_mc146818_get_time(struct rtc_time *time,
+						int timeout)
+{
+	return mc146818_get_time(time);
+}
+
+#define mc146818_get_time __cw_compat_mc146818_get_time
+#endif /* CW_HAVE_MC146818_GET_TIME_TIMEOUT */
+
 #endif /* _CLOCKWATCH_COMPAT_H */

@@ -210,6 +210,8 @@ static int __init clockwatch_init(void)
 	clockwatch_steps_start(cw);
 	clockwatch_clocks_start(cw);
 	clockwatch_ntp_start(cw);
+	/* Not fatal either: without an RTC, there is nothing to audit. */
+	clockwatch_audit_start(cw);
 	ret = clockwatch_stall_start(cw);
 	if (ret)
 		goto err_stall_start;
@@ -234,6 +236,7 @@ err_misc_register:
 err_inject_init:
 	clockwatch_stall_stop(cw);
 err_stall_start:
+	clockwatch_audit_stop(cw);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
 	clockwatch_steps_stop(cw);
@@ -254,6 +257,7 @@ static void __exit clockwatch_exit(void)
 	misc_deregister(&cw->misc);
 	clockwatch_inject_exit();
 	clockwatch_stall_stop(cw);
+	clockwatch_audit_stop(cw);
 	clockwatch_ntp_stop(cw);
 	clockwatch_clocks_stop(cw);
 	clockwatch_steps_stop(cw);

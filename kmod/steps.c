@@ -506,6 +506,46 @@ void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
 	cw_publish(cw);
 }
 
+/**
+ * clockwatch_sync_disrupt_ref() - a reference saw the clock disrupted
+ * @cw:		the device
+ * @reason:	CLOCKWATCH_SYNC_R_* (HOST_PAUSE)
+ * @ref:	what the reference measured: its ref_* fields
+ *
+ * As clockwatch_sync_disrupt(), but the DISRUPTION record is emitted
+ * also when the state was DISRUPTED already (old_state is new_state
+ * then): the record carries a measurement a reader has nowhere else.
+ *
+ * Context: task context, not under the timekeeper lock.
+ */
+void clockwatch_sync_disrupt_ref(struct clockwatch_dev *cw, u32 reason,
+				 const struct clockwatch_disruption *ref)
+{
+	struct clockwatch_tracker *trk = &cw->trk;
+	struct clockwatch_event ev;
+	unsigned long flags;
+	u32 old, new;
+
+	raw_spin_lock_irqsave(&trk->lock, flags);
+	cw_disrupt_locked(trk, reason, ktime_get_raw_fast_ns());
+	old = cw_sync_update(trk, ktime_get_mono_fast_ns());
+	new = trk->pub.sync_state;
+	raw_spin_unlock_irqrestore(&trk->lock, flags);
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = CLOCKWATCH_EV_DISRUPTION;
+	ev.disruption.reason = reason;
+	ev.disruption.old_state = old;
+	ev.disruption.new_state = new;
+	ev.disruption.ref_source = ref->ref_source;
+	ev.disruption.ref_offset_change_ns = ref->ref_offset_change_ns;
+	ev.disruption.ref_err_ns = ref->ref_err_ns;
+	ev.disruption.ref_before_raw_ns = ref->ref_before_raw_ns;
+	ev.disruption.ref_after_raw_ns = ref->ref_after_raw_ns;
+	clockwatch_event_emit(cw, &ev);
+	cw_publish(cw);
+}
+
 /* Leap second armed, from the NTP state. */
 static u32 cw_leap_pending(s32 status, s32 time_state)
 {
@@ -645,6 +685,9 @@ void clockwatch_steps_gtod(struct clockwatch_dev *cw, unsigned long was_set,
 		if (cause != CLOCKWATCH_STEP_RESUME && trk->daemon.tgid)
 			cw_unseen_add(trk, d_real);
 	}
+	/* For the reference audit: the RTC ran while MONOTONIC_RAW did not. */
+	if (d_real && cause == CLOCKWATCH_STEP_RESUME)
+		trk->audit_resumes++;
 	/* The daemon stepped: it measured the clock, unseen steps included. */
 	if (d_real && (ev.step.flags & CLOCKWATCH_STEPF_DAEMON))
 		trk->pub.unseen_step_ns = 0;

@@ -50,6 +50,8 @@ static const struct bit_name feature_bits[] = {
 	{ CLOCKWATCH_FEAT_FREQ,		"freq" },
 	{ CLOCKWATCH_FEAT_SYNC_STATE,	"sync_state" },
 	{ CLOCKWATCH_FEAT_STALLS,	"stalls" },
+	{ CLOCKWATCH_FEAT_AUDIT_RTC,	"audit_rtc" },
+	{ CLOCKWATCH_FEAT_AUDIT_RTC_WRITES, "audit_rtc_writes" },
 };
 
 /* adjtimex()'s return value. */

@@ -163,6 +163,7 @@ static const char *const sync_reasons[] = {
 	[CLOCKWATCH_SYNC_R_FOREIGN_STEP]	= "foreign_step",
 	[CLOCKWATCH_SYNC_R_VMFORK]		= "vmfork",
 	[CLOCKWATCH_SYNC_R_RESUME]		= "resume",
+	[CLOCKWATCH_SYNC_R_HOST_PAUSE]		= "host_pause",
 	[CLOCKWATCH_SYNC_R_FOREIGN_ADJUST]	= "foreign_adjust",
 	[CLOCKWATCH_SYNC_R_DAEMON_FIRST]	= "daemon_first_update",
 };
@@ -283,6 +284,11 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 		json_string(&j, "reason", sync_reason_name(ev->disruption.reason));
 		json_string(&j, "old_state", sync_state_name(ev->disruption.old_state));
 		json_string(&j, "new_state", sync_state_name(ev->disruption.new_state));
+		if (ev->disruption.ref_source == CLOCKWATCH_REF_RTC) {
+			json_string(&j, "ref_source", "rtc");
+			json_int(&j, "ref_offset_change_ns", ev->disruption.ref_offset_change_ns);
+			json_int(&j, "ref_err_ns", ev->disruption.ref_err_ns);
+		}
 		break;
 	case CLOCKWATCH_EV_OVERRUN:
 		json_uint(&j, "lost", ev->overrun.lost);
@@ -365,6 +371,10 @@ static void print_event_human(FILE *out, const struct clockwatch_event *ev)
 			sync_state_name(ev->disruption.old_state),
 			sync_state_name(ev->disruption.new_state),
 			sync_reason_name(ev->disruption.reason));
+		if (ev->disruption.ref_source == CLOCKWATCH_REF_RTC)
+			fprintf(out, ", REALTIME %+.6f s against the RTC (±%.6f s)",
+				ev->disruption.ref_offset_change_ns / 1e9,
+				ev->disruption.ref_err_ns / 1e9);
 		break;
 	case CLOCKWATCH_EV_OVERRUN:
 		fprintf(out, " missed %" PRIu64 " events from #%" PRIu64,

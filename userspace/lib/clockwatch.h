@@ -350,8 +350,8 @@ enum cw_reason {
 	CW_REASON_FOREIGN_STEP		= 11, /* a step not made by the daemon */
 	CW_REASON_VMFORK		= 12, /* VM forked or restored */
 	CW_REASON_RESUME		= 13, /* resumed from suspend */
-	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest (not
-					       * reported by the module yet) */
+	CW_REASON_HOST_PAUSE		= 14, /* the host paused the guest: the
+					       * module's audit saw the RTC jump */
 	CW_REASON_MODULE		= 15, /* the module's state, for a reason it gave */
 	CW_REASON_STEP_INFLIGHT		= 16, /* a step is under way */
 	CW_REASON_CORRECTION_UNKNOWN	= 17, /* the daemon slews itself; what it

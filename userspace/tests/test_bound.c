@@ -367,7 +367,8 @@ TEST(disrupted)
 		{ CLOCKWATCH_SYNC_R_VMFORK, CW_REASON_VMFORK },
 		{ CLOCKWATCH_SYNC_R_RESUME, CW_REASON_RESUME },
 		{ CLOCKWATCH_SYNC_R_FOREIGN_ADJUST, CW_REASON_FOREIGN_ADJUST },
-		{ 7, CW_REASON_MODULE },	/* reserved in the ABI header */
+		{ CLOCKWATCH_SYNC_R_HOST_PAUSE, CW_REASON_HOST_PAUSE },
+		{ 99, CW_REASON_MODULE },	/* a reason this library does not know */
 	};
 	struct cw_facts f;
 	struct cw_now n;

@@ -89,6 +89,8 @@
 #define CLOCKWATCH_FEAT_SYNC_STATE	(1ULL << 10) /* sync_state derived */
 #define CLOCKWATCH_FEAT_STALLS		(1ULL << 16) /* the per-CPU stall probe runs */
 /* Bits 24..31: the reference audit (the fields after unseen_step_ns). */
+#define CLOCKWATCH_FEAT_AUDIT_RTC	(1ULL << 24) /* REALTIME audited against the RTC */
+#define CLOCKWATCH_FEAT_AUDIT_RTC_WRITES (1ULL << 25) /* the kernel's RTC writes seen */
 
 /**
  * struct clockwatch_clocks - the system clocks read at one instant
@@ -153,7 +155,8 @@ struct clockwatch_ntp {
  *			start (ntpsec 1.2.2: maxerror 16 µs before measuring)
  * DISRUPTED		the clock was stepped or its rate changed by another
  *			process than the sync daemon, the VM was forked or
- *			restored, or the machine resumed: do not trust it
+ *			restored, the machine resumed, or the reference audit
+ *			saw the guest stopped while the host ran: do not trust it
  *			until the daemon has updated twice after it
  */
 #define CLOCKWATCH_SYNC_UNSYNCHRONIZED	0
@@ -169,7 +172,12 @@ struct clockwatch_ntp {
 #define CLOCKWATCH_SYNC_R_FOREIGN_STEP	4 /* a step not made by the sync daemon */
 #define CLOCKWATCH_SYNC_R_VMFORK	5 /* VM forked or restored from a snapshot */
 #define CLOCKWATCH_SYNC_R_RESUME	6 /* resumed from suspend */
-/* 7: reserved for the host pause the reference audit will detect */
+/*
+ * The reference audit saw the RTC run ahead of every guest clock: the
+ * guest stopped while the host's clock did not (a host pause, a snapshot
+ * restore, a migration; or the host's own clock stepped forward)
+ */
+#define CLOCKWATCH_SYNC_R_HOST_PAUSE	7
 #define CLOCKWATCH_SYNC_R_FOREIGN_ADJUST 8 /* another process changed the clock's rate or offset */
 #define CLOCKWATCH_SYNC_R_DAEMON_FIRST	9 /* the daemon's first update: not trusted yet */
 
@@ -194,9 +202,9 @@ struct clockwatch_ntp {
  *		consistent when @seq was even and unchanged around it
  * @__pad1:	zero
  * @disruption_count: disruptions seen since the module loaded: changes on
- *		every foreign step, foreign rate change, VM fork or restore
- *		and resume, whether or not the state was already
- *		DISRUPTED.  A reader that remembers it can tell that
+ *		every foreign step, foreign rate change, VM fork or restore,
+ *		resume and reference audit jump, whether or not the state
+ *		was already DISRUPTED.  A reader that remembers it can tell that
  *		something happened since it last looked without reading the
  *		event stream
  * @update_count: completed updates of this page
@@ -285,8 +293,44 @@ struct clockwatch_ntp {
  *		within half of it of undoing it, or when a daemon started
  *		after the step updates
  *
- * The structure is well under half of the page: fields added later (the
- * reference audit first) go after @unseen_step_ns.
+ * THE REFERENCE AUDIT (CLOCKWATCH_FEAT_AUDIT_RTC; all 0 without it):
+ * CLOCK_REALTIME against the RTC, at the RTC's seconds edges, about once
+ * every audit_interval_ms (a module parameter).  An edge is the instant
+ * the RTC's seconds counter moved on, found between two reads of it:
+ * @audit_rtc_offset_ns: REALTIME at the last edge minus the RTC's time
+ *		then (the second that began there), ns.  The RTC may keep
+ *		local time: only its changes matter
+ * @audit_rtc_err_ns: its error bar, ns: half the interval that brackets
+ *		the edge, the REALTIME read's own bracket, and the RTC's
+ *		resolution (1/32768 s)
+ * @audit_rtc_rate_ppb: the RTC's rate against CLOCK_MONOTONIC_RAW minus
+ *		1, ppb, learned over up to the last 10 minutes without a
+ *		jump or an RTC write; 0 until learned
+ * @audit_rtc_rate_err_ppb: its uncertainty, ppb; 100 ppm (an RTC
+ *		crystal's bound) until learned better
+ * @audit_rtc_raw_ns: the last edge, CLOCK_MONOTONIC_RAW; 0 = none yet
+ * @audit_rtc_edges: edges measured since load
+ * @audit_rtc_misses: samples that found no edge or could not read the RTC
+ * @audit_rtc_jumps: jumps seen: the RTC ran ahead of CLOCK_MONOTONIC_RAW
+ *		by more than the error bar (both edges' bars, the rate's
+ *		uncertainty over the interval, and audit_margin_us) between
+ *		two edges.  Each one is a disruption (reason
+ *		CLOCKWATCH_SYNC_R_HOST_PAUSE) and a DISRUPTION record that
+ *		carries its size
+ * @audit_rtc_unexplained: changes beyond the error bar the audit does not
+ *		call a jump: the RTC ran slower than the guest's clocks, its
+ *		rate left the bounds of a crystal, or (without
+ *		CLOCKWATCH_FEAT_AUDIT_RTC_WRITES) a change an unseen RTC
+ *		write could explain.  Counted, never a disruption
+ * @audit_rtc_writes: RTC writes seen (the kernel's 11-minute mode,
+ *		hwclock through /dev/rtc): each starts a new baseline
+ * @audit_rtc_jump_ns: the last jump's size: the change of REALTIME - RTC
+ *		that steps and rates do not explain, ns; negative when
+ *		REALTIME fell behind (a host pause); 0 = none
+ * @audit_rtc_jump_raw_ns: when the audit saw it, CLOCK_MONOTONIC_RAW
+ *
+ * The structure is well under half of the page: fields added later go
+ * after @audit_rtc_jump_raw_ns.
  */
 struct clockwatch_page {
 	__u32 magic;
@@ -351,6 +395,19 @@ struct clockwatch_page {
 	__s64 report_root_dispersion_ns;
 	__s64 report_ref_real_ns;
 	__s64 unseen_step_ns;
+
+	__s64 audit_rtc_offset_ns;
+	__s64 audit_rtc_err_ns;
+	__s64 audit_rtc_rate_ppb;
+	__s64 audit_rtc_rate_err_ppb;
+	__s64 audit_rtc_raw_ns;
+	__u64 audit_rtc_edges;
+	__u64 audit_rtc_misses;
+	__u64 audit_rtc_jumps;
+	__u64 audit_rtc_unexplained;
+	__u64 audit_rtc_writes;
+	__s64 audit_rtc_jump_ns;
+	__s64 audit_rtc_jump_raw_ns;
 };
 
 /* Is @field covered by the size the module published in @page? */
@@ -576,7 +633,7 @@ struct clockwatch_stall_log {
 #define CLOCKWATCH_EV_STEP		2 /* CLOCK_REALTIME (or TAI) was stepped */
 #define CLOCKWATCH_EV_NTP_ADJUST	3 /* an adjtimex-family call wrote NTP state */
 #define CLOCKWATCH_EV_LEAP		4 /* time_state moved (leap second armed, done) */
-#define CLOCKWATCH_EV_DISRUPTION	5 /* sync_state became or stopped being DISRUPTED */
+#define CLOCKWATCH_EV_DISRUPTION	5 /* DISRUPTED entered or left; a reference jump */
 #define CLOCKWATCH_EV_STALL		6 /* a CPU stall: the probe ran late */
 /* 7: records of the module's test injector (debugfs), loaded with inject=1 */
 /* a task pause: libclockwatch's BPF tracker's records, never read() here */
@@ -669,18 +726,41 @@ struct clockwatch_leap {
 	__u32 leap_pending;
 };
 
+/* The reference that measured a disruption (clockwatch_disruption.ref_source). */
+#define CLOCKWATCH_REF_NONE		0 /* none: the ref_* fields are 0 */
+#define CLOCKWATCH_REF_RTC		1 /* the RTC (CLOCKWATCH_FEAT_AUDIT_RTC) */
+
 /**
  * struct clockwatch_disruption - payload of CLOCKWATCH_EV_DISRUPTION
  * @reason:	CLOCKWATCH_SYNC_R_* that moved the state
  * @old_state:	CLOCKWATCH_SYNC_* before
  * @new_state:	CLOCKWATCH_SYNC_* after
  * @__reserved:	zero
+ * @ref_source:	CLOCKWATCH_REF_* of the reference that saw the disruption;
+ *		0 when none did (a step, a VM fork, ...)
+ * @__reserved1: zero
+ * @ref_offset_change_ns: its size against the reference: the change of
+ *		REALTIME - the reference between the readings around it,
+ *		less the steps the module saw and the drift the rates
+ *		explain, ns.  Negative when REALTIME fell behind: a host
+ *		pause of P s gives -P s
+ * @ref_err_ns:	its error bar, ns
+ * @ref_before_raw_ns: the reference's last reading before the disruption,
+ *		CLOCK_MONOTONIC_RAW
+ * @ref_after_raw_ns: its first reading after it, CLOCK_MONOTONIC_RAW:
+ *		the disruption happened in between
  */
 struct clockwatch_disruption {
 	__u32 reason;
 	__u32 old_state;
 	__u32 new_state;
 	__u32 __reserved;
+	__u32 ref_source;
+	__u32 __reserved1;
+	__s64 ref_offset_change_ns;
+	__s64 ref_err_ns;
+	__s64 ref_before_raw_ns;
+	__s64 ref_after_raw_ns;
 };
 
 /**
