@@ -640,6 +640,21 @@ static void check_events(struct fz *t, int op, struct fzfd *f, const char *buf,
 				   f->name, i, n, (unsigned long long)ev.seq,
 				   (unsigned long long)expect, ev.type);
 		}
+		/*
+		 * A disruption: its reserved fields zero, a known reference,
+		 * and no measurement without one.
+		 */
+		if (ev.type == CLOCKWATCH_EV_DISRUPTION &&
+		    (ev.disruption.__reserved || ev.disruption.__reserved1 ||
+		     ev.disruption.ref_source > CLOCKWATCH_REF_RTC ||
+		     (ev.disruption.ref_source == CLOCKWATCH_REF_NONE &&
+		      (ev.disruption.ref_offset_change_ns || ev.disruption.ref_err_ns ||
+		       ev.disruption.ref_before_raw_ns || ev.disruption.ref_after_raw_ns))))
+			bad_output(t, op, "fd %s disruption record: reserved %u %u source %u change %lld err %lld",
+				   f->name, ev.disruption.__reserved,
+				   ev.disruption.__reserved1, ev.disruption.ref_source,
+				   (long long)ev.disruption.ref_offset_change_ns,
+				   (long long)ev.disruption.ref_err_ns);
 		if (ev.type == CLOCKWATCH_EV_OVERRUN) {
 			if (ev.overrun.first_lost_seq != ev.seq || !ev.overrun.lost)
 				bad_output(t, op, "fd %s overrun record: seq %llu first_lost %llu lost %llu",
@@ -1894,10 +1909,10 @@ static void mapping_calls(struct fz *t, void *p)
 	int r, res;
 
 	if (page->magic != CLOCKWATCH_MAGIC || page->version != CLOCKWATCH_ABI_VERSION ||
-	    page->features != env.features)
-		bad_output(t, OP_MMAP, "page: magic %#x version %u features %#llx",
+	    page->features != env.features || page->size < sizeof(*page))
+		bad_output(t, OP_MMAP, "page: magic %#x version %u features %#llx size %u",
 			   page->magic, page->version,
-			   (unsigned long long)page->features);
+			   (unsigned long long)page->features, page->size);
 
 	switch (rndn(&t->rng, 6)) {
 	case 0:

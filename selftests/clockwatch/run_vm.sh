@@ -15,7 +15,7 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-progs="clockwatch_test events_test ns_test stall_test honesty_test priv_test report_test flood_test fuzz_test"
+progs="clockwatch_test events_test ns_test stall_test honesty_test priv_test report_test flood_test audit_test fuzz_test"
 # lifecycle_test runs last, after the unload: it loads the module itself.
 
 ko=${1:?usage: run_vm.sh MODULE.ko [PARAM=VALUE...]}
