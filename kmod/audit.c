@@ -768,25 +768,26 @@ static int cw_audit_thread(void *data)
 	return 0;
 }
 
+/* The audit a probe of mc146818_set_time() belongs to. */
+static struct clockwatch_audit *cw_write_audit(struct kretprobe_instance *ri)
+{
+	return container_of(get_kretprobe(ri), struct clockwatch_audit,
+			    write_rp);
+}
+
 /* Entry of mc146818_set_time(): before the RTC changes. */
 static int cw_write_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct clockwatch_dev *cw = container_of(get_kretprobe(ri),
-						 struct clockwatch_dev,
-						 audit.write_rp);
+	struct clockwatch_audit *a = cw_write_audit(ri);
 
-	atomic_inc(&cw->audit.writing);
-	atomic64_inc(&cw->audit.writes);
+	atomic_inc(&a->writing);
+	atomic64_inc(&a->writes);
 	return 0;
 }
 
 static int cw_write_return(struct kretprobe_instance *ri, struct pt_regs *regs)
 {
-	struct clockwatch_dev *cw = container_of(get_kretprobe(ri),
-						 struct clockwatch_dev,
-						 audit.write_rp);
-
-	atomic_dec(&cw->audit.writing);
+	atomic_dec(&cw_write_audit(ri)->writing);
 	return 0;
 }
 

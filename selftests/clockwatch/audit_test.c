@@ -39,13 +39,6 @@
 #define NSEC_PER_MSEC		1000000LL
 #define NSEC_PER_SEC		1000000000LL
 
-#define REQUIRE_DESTRUCTIVE() do {					\
-	if (getuid() != 0)						\
-		SKIP(return, "changes the clocks: needs root");		\
-	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))				\
-		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
-} while (0)
-
 static int audit_seconds(void)
 {
 	const char *s = getenv("CW_AUDIT_SECONDS");
@@ -225,7 +218,7 @@ TEST_F_TIMEOUT(au, date_step_not_jump, 120)
 	long long step = 5 * NSEC_PER_SEC, t, moved, rm0, rm1;
 	char cmd[96];
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	/* A fresh edge before: the offset as it is now. */
 	page_now(self->page, &a);
 	ASSERT_TRUE(wait_edges(self->page, a.audit_rtc_edges, 1, 10));
@@ -259,7 +252,7 @@ TEST_F_TIMEOUT(au, rtc_write_not_jump, 120)
 {
 	struct clockwatch_page a, b;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	if (!(self->page->features & CLOCKWATCH_FEAT_AUDIT_RTC_WRITES))
 		SKIP(return, "RTC writes not seen by this module");
 	if (system("command -v hwclock >/dev/null 2>&1"))

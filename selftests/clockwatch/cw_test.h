@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -20,6 +21,14 @@
 
 #define CW_NSEC_PER_SEC		1000000000LL
 #define CW_NOBODY		65534
+
+/* In a test of the kselftest harness: skip unless it may change the clocks. */
+#define CW_REQUIRE_DESTRUCTIVE() do {					\
+	if (getuid() != 0)						\
+		SKIP(return, "changes the clocks: needs root");		\
+	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))				\
+		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
+} while (0)
 
 /*
  * Copy the page under its sequence counter: again while the counter was

@@ -34,13 +34,6 @@
 #define NSEC_PER_SEC		1000000000LL
 #define MAX_EVENTS		16384
 
-#define REQUIRE_DESTRUCTIVE() do {					\
-	if (getuid() != 0)						\
-		SKIP(return, "changes the clocks: needs root");		\
-	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))				\
-		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
-} while (0)
-
 /* Step CLOCK_REALTIME by @ns with clock_settime(); 0 or -errno. */
 static int step_settime(long long ns)
 {
@@ -203,7 +196,7 @@ TEST_F(ev, step_size_cause_and_caller)
 	unsigned int i;
 	int n, k;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	if (!(self->page->features & CLOCKWATCH_FEAT_STEPS))
 		SKIP(return, "no step tracking");
 	prctl(PR_SET_NAME, "cw-stepper");
@@ -336,7 +329,7 @@ TEST_F(ev, one_record_per_change_from_threads)
 	struct clockwatch_info info = { .size = sizeof(info) };
 	int i, n, t;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
 	if (info.ring_entries < 4096)
 		SKIP(return, "ring of %u records: too small for 1000 calls",
@@ -402,7 +395,7 @@ TEST_F(ev, overrun_count_exact)
 	unsigned long long cursor, head, lost, next, read = 0, later_lost = 0;
 	int fd2, i, n;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	ASSERT_EQ(0, ioctl(self->fd, CLOCKWATCH_IOC_INFO, &info));
 	if (info.ring_entries > MAX_EVENTS - 200)
 		SKIP(return, "ring too large for this test");
@@ -548,7 +541,7 @@ TEST_F(ev, wakes_for_every_record_in_a_tick)
 	bool injector;
 	int i, k, in_turn, inj;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	/* Before the readers open: they would count this record. */
 	inj = open(CLOCKWATCH_INJECT_PATH, O_RDWR | O_CLOEXEC);
 	injector = inj >= 0 && !ioctl(inj, CLOCKWATCH_IOC_INJECT_EVENTS, &probe);
@@ -600,7 +593,7 @@ TEST_F(ev, ntp_adjust_record)
 	struct clockwatch_tasks t;
 	int n, k;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	drain(self->fd, self->evs, MAX_EVENTS);
 	ASSERT_LE(0, adjtimex(&tx));
 	/* a pure read is no event */
@@ -648,7 +641,7 @@ TEST_F(ev, sync_state_from_evidence)
 	unsigned long long count, daemons;
 	int n, k, s;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	/* Two updates: the daemon's first alone is not trusted. */
 	ASSERT_EQ(0, write_ntp(ADJ_MAXERROR, 50000, 0));
 	usleep(150000);
@@ -732,7 +725,7 @@ TEST_F(ev, freq_measured_100ppm)
 	long long set_raw, deadline;
 	int ok = 0;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	if (!(self->page->features & CLOCKWATCH_FEAT_FREQ))
 		SKIP(return, "no frequency measurement");
 	long long sig, new_samples = 0;
@@ -783,7 +776,7 @@ TEST_F(ev, slew_progress_50ms)
 	double rate;
 	int i;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	/*
 	 * A call the kretprobe could not catch is counted in ntp_missed,
 	 * not lost silently; the slew is what this test is about, so make
@@ -928,13 +921,13 @@ static void leap_second(struct __test_metadata *_metadata,
 
 TEST_F(ev, leap_second_insert)
 {
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	leap_second(_metadata, self, true);
 }
 
 TEST_F(ev, leap_second_delete)
 {
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	leap_second(_metadata, self, false);
 }
 

@@ -39,13 +39,6 @@
 #define NSTEPS		6		/* steps the child's namespace makes */
 #define MAX_EVENTS	4096
 
-#define REQUIRE_DESTRUCTIVE() do {					\
-	if (getuid() != 0)						\
-		SKIP(return, "changes the clocks: needs root");		\
-	if (!getenv("CLOCKWATCH_DESTRUCTIVE"))				\
-		SKIP(return, "changes the clocks: set CLOCKWATCH_DESTRUCTIVE=1"); \
-} while (0)
-
 /* What the child in the new pid namespace saw, for the parent to judge. */
 struct ns_seen {
 	int err;			/* first failure in the child, -errno */
@@ -234,7 +227,7 @@ TEST(pids_as_the_reader_sees_them)
 	pid_t child;
 	char b;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	fd = open(CLOCKWATCH_DEVICE, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		SKIP(return, "%s missing: module not loaded", CLOCKWATCH_DEVICE);
@@ -380,7 +373,7 @@ TEST(tasks_while_the_caller_lives)
 	pid_t child;
 	char b;
 
-	REQUIRE_DESTRUCTIVE();
+	CW_REQUIRE_DESTRUCTIVE();
 	fd = open(CLOCKWATCH_DEVICE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		SKIP(return, "%s missing: module not loaded", CLOCKWATCH_DEVICE);

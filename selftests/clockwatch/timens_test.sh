@@ -31,10 +31,9 @@ if ! unshare --time --fork --monotonic 1 true 2>/dev/null; then
 	exit 0
 fi
 
-# A sync daemon the module believes: a maxerror update every 0.5 s with
-# the kernel PLL on (its offset, 0, is the whole correction).
-python3 - "$tmp/ready" <<'PY' &
-import ctypes, sys, time
+# struct timex and adjtimex(), for the Python below.
+cat > "$tmp/timex.py" <<'PY'
+import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 class Timeval(ctypes.Structure):
     _fields_ = [("sec", ctypes.c_long), ("usec", ctypes.c_long)]
@@ -45,13 +44,21 @@ class Timex(ctypes.Structure):
                 ("constant", ctypes.c_long), ("precision", ctypes.c_long),
                 ("tolerance", ctypes.c_long), ("time", Timeval),
                 ("tick", ctypes.c_long), ("pad", ctypes.c_long * 20)]
+PY
+
+# A sync daemon the module believes: a maxerror update every 0.5 s with
+# the kernel PLL on (its offset, 0, is the whole correction).
+python3 - "$tmp" <<'PY' &
+import ctypes, sys, time
+sys.path.insert(0, sys.argv[1])
+from timex import libc, Timex
 for i in range(240):
     tx = Timex()
     tx.modes = 0x0004 | 0x0008 | 0x0010        # MAXERROR | ESTERROR | STATUS
     tx.maxerror, tx.esterror, tx.status = 5000, 1000, 0x0001   # STA_PLL
     assert libc.adjtimex(ctypes.byref(tx)) >= 0, ctypes.get_errno()
     if i == 2:
-        open(sys.argv[1], "w").close()
+        open(sys.argv[1] + "/ready", "w").close()
     time.sleep(0.5)
 PY
 dpid=$!
@@ -70,16 +77,7 @@ PY
 # A step of +1 ms and one of -1 ms (ADJ_SETOFFSET | ADJ_NANO).
 cat > "$tmp/step.py" <<'PY'
 import ctypes
-libc = ctypes.CDLL(None, use_errno=True)
-class Timeval(ctypes.Structure):
-    _fields_ = [("sec", ctypes.c_long), ("usec", ctypes.c_long)]
-class Timex(ctypes.Structure):
-    _fields_ = [("modes", ctypes.c_uint), ("offset", ctypes.c_long),
-                ("freq", ctypes.c_long), ("maxerror", ctypes.c_long),
-                ("esterror", ctypes.c_long), ("status", ctypes.c_int),
-                ("constant", ctypes.c_long), ("precision", ctypes.c_long),
-                ("tolerance", ctypes.c_long), ("time", Timeval),
-                ("tick", ctypes.c_long), ("pad", ctypes.c_long * 20)]
+from timex import libc, Timex
 for sec, nsec in ((0, 1000000), (-1, 999000000)):
     tx = Timex()
     tx.modes = 0x0100 | 0x2000
