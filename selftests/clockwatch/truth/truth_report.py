@@ -36,6 +36,7 @@ HAS_BOUND = ("synchronized", "free_running")
 NO_BOUND = ("disrupted", "unknown", "unsynchronized")
 CB_PPM = 50e-6
 STA_PLL = 0x0001
+STA_UNSYNC = 0x0040
 HOST_REFID = "484F5354"		# "HOST", the refclock's refid
 
 
@@ -161,8 +162,8 @@ def analyse(ex, lost, samples, track, phases, steps, show):
         lo, hi = ph["start"], ph["end"]
         r = dict(name=ph["name"], samples=0, lib_samples=0, cli_samples=0,
                  with_bound=0, violations=0, no_truth=0, first_violations=[],
-                 pll=0, pll_offset_max_ns=0,
-                 statuses={})
+                 pll=0, pll_offset_max_ns=0, kernel_unsync=0,
+                 statuses={}, reasons={})
         widths, errs, twidths, cbw, excess = [], [], [], [], []
         cb_n = cb_viol = 0
         cb_first = []
@@ -172,6 +173,12 @@ def analyse(ex, lost, samples, track, phases, steps, show):
             r["samples"] += 1
             r["lib_samples" if s["src"] == "lib" else "cli_samples"] += 1
             r["statuses"][s["status"]] = r["statuses"].get(s["status"], 0) + 1
+            if s["status"] not in HAS_BOUND:
+                why = "%s: %s" % (s["status"], s["reason"])
+                r["reasons"][why] = r["reasons"].get(why, 0) + 1
+            # the daemon's own word, in the kernel: no bound is owed
+            if s["ntp_status"] >= 0 and s["ntp_status"] & STA_UNSYNC:
+                r["kernel_unsync"] += 1
             iv = truth.interval(s["before"], s["after"])
             if iv is None:
                 r["no_truth"] += 1
@@ -286,6 +293,11 @@ def print_text(out):
         print("  statuses %s; STA_PLL in %d of the bounds (PLL offset up to %s)" % (
             " ".join("%s=%d" % kv for kv in sorted(p["statuses"].items())),
             p["pll"], fmt_ns(p["pll_offset_max_ns"])))
+        if p["reasons"]:
+            print("  without a bound: %s; STA_UNSYNC in the kernel on %d "
+                  "samples" % ("; ".join(
+                      "%s (%d)" % kv for kv in sorted(p["reasons"].items())),
+                      p["kernel_unsync"]))
         print("  bound width median %s p99 %s; true error median %s p99 %s "
               "max %s; truth width median %s p99 %s" % (
                   fmt_ns(p["bound_width_median_ns"]), fmt_ns(p["bound_width_p99_ns"]),
@@ -326,7 +338,7 @@ def print_shell(out):
     print("overall_violations=%d" % o["violations"])
     keys = ("samples", "with_bound", "violations", "no_truth", "exchanges",
             "lost", "clockbound_samples", "clockbound_violations", "tracking",
-            "tracking_synced_host", "pll")
+            "tracking_synced_host", "pll", "kernel_unsync")
     for p in out["phases"]:
         for k in keys:
             print("%s_%s=%d" % (p["name"], k, p[k]))
