@@ -10,8 +10,8 @@
  * raw_ns is the midpoint of two MONOTONIC_RAW reads around the REALTIME
  * read; rtc_s is /sys/class/rtc/rtc0/since_epoch; with --ref TTY, the
  * host's time from one exchange with the truth harness's reference
- * (ref_host.py: "Q <seq>" answered "A <seq> <T_ns> <leap_ns> <announce>")
- * and its round trip on MONOTONIC_RAW ("-" when no answer came within
+ * (ref_host.py: "Q <seq>" answered "A <seq> <T_ns> <leap_ns> <announce>
+ * <check>", the check verified) and its round trip on MONOTONIC_RAW ("-" when no answer came within
  * --ref-timeout-ms, e.g. while the VM is being migrated).
  *
  * The RTC counts whole seconds; its value alone places it no better than
@@ -126,6 +126,20 @@ static int open_tty(const char *path)
  * to this request came in time.  Stale answers (to earlier requests that
  * timed out) are skipped by their sequence number.
  */
+/* A whole answer whose check word matches (ref_host.py). */
+static int answer_ok(const char *line, unsigned long long *seq, long long *T)
+{
+	unsigned long long check;
+	long long leap;
+	int announce, end = 0;
+
+	if (sscanf(line, "A %llu %lld %lld %d %llu%n", seq, T, &leap, &announce,
+		   &check, &end) != 5 || line[end] != '\0')
+		return 0;
+	return ((*seq ^ (uint64_t)*T ^ (uint64_t)leap ^ (uint64_t)(int64_t)announce) &
+		0xffffffffULL) == check;
+}
+
 static long long ref_exchange(int fd, unsigned long long seq,
 			      long long timeout_ns, long long *rtt_ns)
 {
@@ -160,8 +174,7 @@ static long long ref_exchange(int fd, unsigned long long seq,
 			}
 			line[len] = '\0';
 			len = 0;
-			if (sscanf(line, "A %llu %lld", &aseq, &T) == 2 &&
-			    aseq == seq) {
+			if (answer_ok(line, &aseq, &T) && aseq == seq) {
 				*rtt_ns = clk(CLOCK_MONOTONIC_RAW) - t1;
 				return T;
 			}

@@ -60,6 +60,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -198,6 +199,27 @@ struct line_reader {
 };
 
 /*
+ * An answer line "A seq T leap announce check", whole and with its check
+ * (ref_host.py): a guest restored from a snapshot can hold the start of
+ * an answer from before in its buffers, and the digits of the next one
+ * appended to it still read as numbers.
+ */
+static bool parse_answer(const char *ans, unsigned long long *seq,
+			 long long *T, long long *leap, int *announce)
+{
+	unsigned long long check;
+	int end = 0;
+
+	if (sscanf(ans, "A %llu %lld %lld %d %llu%n", seq, T, leap, announce,
+		   &check, &end) != 5 || ans[end] != '\0')
+		return false;
+	if (*T == LLONG_MAX || *T == LLONG_MIN)
+		return false;	/* out of range: strtoll() saturated */
+	return ((*seq ^ (uint64_t)*T ^ (uint64_t)*leap ^ (uint64_t)(int64_t)*announce) &
+		0xffffffffULL) == check;
+}
+
+/*
  * The next line from the reference, waiting until @deadline_raw at most;
  * 1 with the line in @out, 0 on time-out, -errno on error.
  */
@@ -287,6 +309,7 @@ struct exchange_stats {
 	uint64_t done;
 	uint64_t lost;
 	uint64_t stale;		/* answers to an earlier request */
+	uint64_t garbled;	/* lines that are no answer, or fail the check */
 	uint64_t fed;
 	uint64_t feed_errors;
 };
@@ -472,8 +495,10 @@ static void *exchange_thread(void *arg)
 			r = read_line(&lr, ans, sizeof(ans), deadline);
 			if (r <= 0)
 				break;
-			if (sscanf(ans, "A %llu %lld %lld %d", &aseq, &T, &leap, &announce) != 4)
+			if (!parse_answer(ans, &aseq, &T, &leap, &announce)) {
+				st->garbled++;
 				continue;
+			}
 			if (aseq == seq)
 				break;
 			st->stale++;
@@ -1021,9 +1046,9 @@ int main(int argc, char **argv)
 	if (!opt.no_tracking)
 		pthread_join(kt, NULL);
 	record("I\tstats\t%" PRId64 "\tdone=%" PRIu64 " lost=%" PRIu64 " stale=%" PRIu64
-	       " fed=%" PRIu64 " feed_errors=%" PRIu64,
-	       raw_ns(), xstats.done, xstats.lost, xstats.stale, xstats.fed,
-	       xstats.feed_errors);
+	       " garbled=%" PRIu64 " fed=%" PRIu64 " feed_errors=%" PRIu64,
+	       raw_ns(), xstats.done, xstats.lost, xstats.stale, xstats.garbled,
+	       xstats.fed, xstats.feed_errors);
 	close(tty);
 	close(log_fd);
 	return 0;

@@ -8,7 +8,7 @@ The guest does not control this clock, so it can check the guest's clock
 and every bound libclockwatch gives.  Line based, ASCII:
 
   guest: Q <seq>
-  host:  A <seq> <T_ns> <leap_ns> <announce>
+  host:  A <seq> <T_ns> <leap_ns> <announce> <check>
 
 T_ns is the host's REALTIME the moment the request's line arrived, plus
 a constant shift; the POSIX time of that instant is T_ns + leap_ns.
@@ -16,7 +16,10 @@ leap_ns is the POSIX correction of a rehearsed leap second that already
 happened: 0 before, -1 s after an inserted one (from the midnight on),
 +1 s after a deleted one (from 23:59:59 on).  announce is 0, or 1 (insert)
 or 2 (delete) at the next midnight, from --announce seconds before until
-it happens, as a GPS or PTP source would.
+it happens, as a GPS or PTP source would.  check is the low 32 bits of
+the XOR of the four numbers (as 64-bit two's complement): a guest restored
+from a snapshot can find the rest of an answer from before in its
+buffers, and the next answer's digits appended to it still parse.
 
 Control lines, from the test script (through the guest's exchange
 program), each answered "OK ..." or "ERR ...", and logged with the
@@ -179,13 +182,27 @@ def serve(args, ref):
             return 0
 
 
+def answer_check(*nums):
+    """The check word of an answer (cwtruth and cwclocks verify it)."""
+    x = 0
+    for n in nums:
+        x ^= n
+    return x & 0xffffffff
+
+
 def handle(line, host_ns, ref):
     words = line.split()
     if not words:
         return None
     if words[0] == "Q" and len(words) == 2:
         t, leap, announce = ref.stamp(host_ns)
-        return "A %s %d %d %d" % (words[1], t, leap, announce)
+        try:
+            seq = int(words[1])
+        except ValueError:
+            log("ignored line %r" % line)
+            return None
+        return "A %d %d %d %d %d" % (seq, t, leap, announce,
+                                     answer_check(seq, t, leap, announce))
     if words[0] == "C":
         if words[1:] == ["quit"]:
             return "quit"
