@@ -41,7 +41,9 @@
  * Steps the daemon has not seen.  A daemon learns of a step made behind
  * its back only when it next measures the clock, and until then it goes
  * on claiming its old error (chronyd did, for about two seconds after a
- * "date -s"): the sum of such steps stays on the page as
+ * "date -s", and for many seconds after a host pause, which leaves
+ * REALTIME behind by the pause as a step would): the sum of such steps
+ * and of the pauses a reference measured stays on the page as
  * unseen_step_ns, for the bound to add, until the daemon shows it has
  * measured them: it steps the clock, or the correction it reports or the
  * PLL offset it writes undoes the sum to within half of it, or a daemon
@@ -515,6 +517,8 @@ void clockwatch_sync_disrupt(struct clockwatch_dev *cw, u32 reason)
  * As clockwatch_sync_disrupt(), but the DISRUPTION record is emitted
  * also when the state was DISRUPTED already (old_state is new_state
  * then): the record carries a measurement a reader has nowhere else.
+ * The measured change of REALTIME against the reference also goes into
+ * page->unseen_step_ns, as a step the daemon has not seen.
  *
  * Context: task context, not under the timekeeper lock.
  */
@@ -528,6 +532,14 @@ void clockwatch_sync_disrupt_ref(struct clockwatch_dev *cw, u32 reason,
 
 	raw_spin_lock_irqsave(&trk->lock, flags);
 	cw_disrupt_locked(trk, reason, ktime_get_raw_fast_ns());
+	/*
+	 * REALTIME fell behind the reference by the pause: to the daemon,
+	 * which measures the clock only now and then, that is a step of
+	 * REALTIME it has not seen (chronyd went on writing its old error
+	 * for seconds after a 1 s pause).  It stays in the bound until the
+	 * daemon shows it has measured it, as a step by another process.
+	 */
+	cw_unseen_add(trk, ref->ref_offset_change_ns);
 	old = cw_sync_update(trk, ktime_get_mono_fast_ns());
 	new = trk->pub.sync_state;
 	raw_spin_unlock_irqrestore(&trk->lock, flags);

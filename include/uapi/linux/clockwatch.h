@@ -285,8 +285,10 @@ struct clockwatch_ntp {
  * @report_root_dispersion_ns: the daemon's root dispersion then, ns
  * @report_ref_real_ns: the daemon's last clock update as it reports it,
  *		CLOCK_REALTIME
- * @unseen_step_ns: the sum of the REALTIME steps other processes made
- *		that the daemon has not yet been seen to measure, ns: the
+ * @unseen_step_ns: the sum of the REALTIME steps other processes made,
+ *		and of the host pauses the reference audit measured (a
+ *		pause leaves REALTIME behind as a step would), that the
+ *		daemon has not yet been seen to measure, ns: the
  *		clock may be off by this much more than the daemon says.
  *		Back to 0 when the daemon steps the clock, when it reports
  *		(daemon report, or the PLL offset it writes) a correction
