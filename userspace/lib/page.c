@@ -169,6 +169,8 @@ void cw_page_to_timens(struct clockwatch_page *p, const struct cw_timens *ns)
 	shift(&p->disrupt_raw_ns, mono);
 	shift(&p->report_raw_ns, mono);
 	shift(&p->report_anchor_raw_ns, mono);
+	shift(&p->audit_rtc_raw_ns, mono);
+	shift(&p->audit_rtc_jump_raw_ns, mono);
 }
 
 const struct clockwatch_page *cw_reader_page(const struct cw_reader *reader)

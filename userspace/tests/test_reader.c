@@ -425,6 +425,9 @@ TEST(time_namespace)
 	p->report_ref_real_ns = 1234;
 	p->freq_short_window_raw_ns = 1000000000;
 	p->maxerror_interval_raw_ns = 64000000000LL;
+	p->audit_rtc_raw_ns = 11111;
+	p->audit_rtc_jump_raw_ns = 12121;
+	p->audit_rtc_jump_ns = -1000000000LL;
 	page_write_end(p);
 
 	outside = cw_clock__open(pf.path, &br);
@@ -483,6 +486,9 @@ TEST(time_namespace)
 	EXPECT_EQ(1234, v.copy.report_ref_real_ns);
 	EXPECT_EQ(1000000000, v.copy.freq_short_window_raw_ns);
 	EXPECT_EQ(64000000000LL, v.copy.maxerror_interval_raw_ns);
+	EXPECT_EQ(11111 + NS_MONO, v.copy.audit_rtc_raw_ns);
+	EXPECT_EQ(12121 + NS_MONO, v.copy.audit_rtc_jump_raw_ns);
+	EXPECT_EQ(-1000000000LL, v.copy.audit_rtc_jump_ns);
 
 	/* The copy's clocks are the child's: its own reads came after them. */
 	EXPECT_GE(v.own_mono, v.copy.clocks.monotonic_ns);
