@@ -7,7 +7,9 @@
  * tracker (pauses.bpf.c): per process and kind of pause (runqueue,
  * preempted, throttled, stopped), a histogram with p50 .. p99.9 and max,
  * and the worst pauses.  A per-CPU section, from the module's stall
- * probe, goes into the same table (see struct section).
+ * probe, and a host section, from its RTC audit (a pause of the whole
+ * VM, which no clock inside it sees), go into the same table (see struct
+ * section).
  */
 #include <argp.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 #include "cwbpf.h"
 #include "json.h"
 #include "stalls_cpu.h"
+#include "stalls_host.h"
 #include "util.h"
 
 #define WORST_PER_PROCESS	5
@@ -60,7 +63,8 @@ static const char doc[] =
 "summary of each kind (p50, p90, p99, p99.9, max) and the worst pauses;\n"
 "pauses at or above the threshold are also printed as they happen.\n"
 "Loads BPF programs: needs CAP_BPF and CAP_PERFMON (root has both); works\n"
-"without the clockwatch module, whose per-CPU stalls it adds when loaded.\n"
+"without the clockwatch module, whose per-CPU stalls and host pauses (the\n"
+"whole VM stopped, seen by its RTC audit) it adds when loaded.\n"
 "\n"
 "USAGE: clockwatch stalls [--pid PID | --cgroup PATH | --comm NAME]\n"
 "                         [--duration SEC] [--threshold MS] [--top N] [--json]\n"
@@ -466,6 +470,7 @@ static void procs_stop(void)
 static const struct section sections[] = {
 	{ "processes", procs_start, procs_finish, procs_print, procs_stop },
 	{ "cpus", stalls_cpu_start, stalls_cpu_finish, stalls_cpu_print, stalls_cpu_stop },
+	{ "host", stalls_host_start, stalls_host_finish, stalls_host_print, stalls_host_stop },
 };
 
 #define NR_SECTIONS	(sizeof(sections) / sizeof(sections[0]))

@@ -334,6 +334,69 @@ static void print_tracker_human(const struct clockwatch_page *p, const struct ta
 	       p->time_state < 0 ? "none seen yet" : state_name(p->time_state));
 }
 
+/* The RTC audit's fields, when the module runs it. */
+static bool audit_present(const struct clockwatch_page *p)
+{
+	return CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_raw_ns) &&
+	       (p->features & CLOCKWATCH_FEAT_AUDIT_RTC);
+}
+
+static void print_audit_json(struct json *j, const struct clockwatch_page *p)
+{
+	if (!audit_present(p)) {
+		json_null(j, "audit_rtc");
+		return;
+	}
+	json_object_begin(j, "audit_rtc");
+	json_int(j, "offset_ns", p->audit_rtc_offset_ns);
+	json_int(j, "err_ns", p->audit_rtc_err_ns);
+	json_int(j, "rate_ppb", p->audit_rtc_rate_ppb);
+	json_int(j, "rate_err_ppb", p->audit_rtc_rate_err_ppb);
+	json_int(j, "raw_ns", p->audit_rtc_raw_ns);
+	json_uint(j, "edges", p->audit_rtc_edges);
+	json_uint(j, "misses", p->audit_rtc_misses);
+	json_uint(j, "jumps", p->audit_rtc_jumps);
+	json_uint(j, "unexplained", p->audit_rtc_unexplained);
+	json_uint(j, "writes", p->audit_rtc_writes);
+	json_int(j, "last_jump_ns", p->audit_rtc_jump_ns);
+	json_int(j, "last_jump_raw_ns", p->audit_rtc_jump_raw_ns);
+	json_object_end(j);
+}
+
+/*
+ * The RTC audit: a host pause shows as a jump, REALTIME fallen behind
+ * the RTC by the pause (audit_rtc_jump_ns is minus the pause).
+ */
+static void print_audit_human(const struct clockwatch_page *p, int64_t raw_now)
+{
+	char secs[32], ago[32];
+
+	if (!audit_present(p)) {
+		printf("RTC audit: not running (no CMOS RTC, or audit_rtc=0)\n");
+		return;
+	}
+	if (!p->audit_rtc_raw_ns) {
+		printf("RTC audit: no seconds edge measured yet\n");
+	} else {
+		format_seconds(secs, sizeof(secs), p->audit_rtc_offset_ns);
+		printf("RTC audit: REALTIME - RTC %s s +- %.3f ms, RTC rate %+.3f +- %.3f ppm;"
+		       " %" PRIu64 " edges, %" PRIu64 " misses, %" PRIu64 " RTC writes,"
+		       " %" PRIu64 " unexplained\n",
+		       secs, p->audit_rtc_err_ns / 1e6, p->audit_rtc_rate_ppb / 1e3,
+		       p->audit_rtc_rate_err_ppb / 1e3, (uint64_t)p->audit_rtc_edges,
+		       (uint64_t)p->audit_rtc_misses, (uint64_t)p->audit_rtc_writes,
+		       (uint64_t)p->audit_rtc_unexplained);
+	}
+	if (!p->audit_rtc_jumps) {
+		printf("host pauses: none seen since the module loaded\n");
+		return;
+	}
+	format_seconds(secs, sizeof(secs), -p->audit_rtc_jump_ns);
+	format_seconds(ago, sizeof(ago), raw_now - p->audit_rtc_jump_raw_ns);
+	printf("host pauses: %" PRIu64 " seen; the last %s s, seen %s s ago"
+	       " (MONOTONIC_RAW)\n", (uint64_t)p->audit_rtc_jumps, secs, ago);
+}
+
 static void print_json(const struct clockwatch_page *p, const struct tasks *tk,
 		       int64_t mono_now)
 {
@@ -384,6 +447,7 @@ static void print_json(const struct clockwatch_page *p, const struct tasks *tk,
 		json_object_end(&j);
 	}
 	print_tracker_json(&j, p, tk);
+	print_audit_json(&j, p);
 	json_object_end(&j);
 	fputc('\n', stdout);
 }
@@ -468,6 +532,7 @@ static void print_human(const struct clockwatch_page *p, const struct tasks *tk,
 	print_offset("REALTIME - MONOTONIC_RAW", c->realtime_ns - c->monotonic_raw_ns);
 	print_ntp(p, mono_now);
 	print_tracker_human(p, tk);
+	print_audit_human(p, now_ns(CLOCK_MONOTONIC_RAW));
 }
 
 static volatile sig_atomic_t exiting;

@@ -288,6 +288,10 @@ static void print_event_json(FILE *out, const struct clockwatch_event *ev)
 			json_string(&j, "ref_source", "rtc");
 			json_int(&j, "ref_offset_change_ns", ev->disruption.ref_offset_change_ns);
 			json_int(&j, "ref_err_ns", ev->disruption.ref_err_ns);
+			json_int(&j, "ref_before_raw_ns",
+				 mono_here(ev->disruption.ref_before_raw_ns));
+			json_int(&j, "ref_after_raw_ns",
+				 mono_here(ev->disruption.ref_after_raw_ns));
 		}
 		break;
 	case CLOCKWATCH_EV_OVERRUN:
