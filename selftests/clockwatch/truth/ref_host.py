@@ -140,7 +140,11 @@ def serve(args, ref):
         fds = [lsock] + ([conn] if conn else [])
         r, _, _ = select.select(fds, [], [], 1.0)
         if conn and conn in r:
-            data = conn.recv(4096)
+            try:
+                data = conn.recv(4096)
+            except ConnectionError:
+                # a QEMU that quit with answers it never read: a reset
+                data = b""
             # The moment a request arrived: before any parsing.
             host_ns = realtime_ns()
             if not data:
@@ -163,7 +167,10 @@ def serve(args, ref):
                     return 0
                 if reply.startswith("A "):
                     served += 1
-                conn.sendall(reply.encode("ascii") + b"\n")
+                try:
+                    conn.sendall(reply.encode("ascii") + b"\n")
+                except ConnectionError:
+                    break	# gone; the next recv() says so
         if lsock in r:
             new, _ = lsock.accept()
             if conn:
