@@ -130,6 +130,12 @@ struct clockwatch_task_id {
  *			(the clock of start_boottime)
  * @unseen_boot_ns:	when the last step went into @pub.unseen_step_ns,
  *			CLOCK_BOOTTIME
+ * @last_correction_ns:	the daemon's latest correction, reported or
+ *			written as its PLL offset (positive: the clock is
+ *			behind)
+ * @unseen_base_ns:	@last_correction_ns when @pub.unseen_step_ns last
+ *			left 0: the daemon has measured the unseen steps
+ *			when its correction moved from there by them
  * @audit_resumes:	resumes from suspend seen since load: the audit
  *			starts a new baseline after one (REALTIME and the RTC
  *			both ran while MONOTONIC_RAW did not)
@@ -155,6 +161,8 @@ struct clockwatch_tracker {
 	s64 prev_burst_raw_ns;
 	u64 disrupt_boot_ns;
 	u64 unseen_boot_ns;
+	s64 last_correction_ns;
+	s64 unseen_base_ns;
 	u64 audit_resumes;
 };
 

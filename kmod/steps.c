@@ -358,16 +358,24 @@ static s64 cw_abs(s64 v)
 }
 
 /*
- * Does a correction the daemon reports (positive: the clock is behind)
- * undo the unseen steps to within half of them?  Caller holds trk->lock.
+ * Has the daemon's correction (positive: the clock is behind) moved, since
+ * the unseen steps began, by enough to undo them to within half?  The
+ * change, not the correction itself: a daemon still slewing out 9 s when
+ * a 10 s pause came reported 9 s before it had measured the pause.
+ * Caller holds trk->lock.
  */
 static void cw_unseen_measured(struct clockwatch_tracker *trk, s64 correction)
 {
 	s64 unseen = trk->pub.unseen_step_ns;
+	s64 moved;
 
 	lockdep_assert_held(&trk->lock);
 
-	if (unseen && cw_abs(correction + unseen) <= cw_abs(unseen) / 2)
+	/* Corrections within +-2^61 ns (73 years): the difference cannot wrap. */
+	correction = clamp_t(s64, correction, -CW_UNSEEN_MAX_NS, CW_UNSEEN_MAX_NS);
+	trk->last_correction_ns = correction;
+	moved = correction - trk->unseen_base_ns;
+	if (unseen && cw_abs(moved + unseen) <= cw_abs(unseen) / 2)
 		trk->pub.unseen_step_ns = 0;
 }
 
@@ -378,6 +386,8 @@ static void cw_unseen_add(struct clockwatch_tracker *trk, s64 d_real)
 
 	lockdep_assert_held(&trk->lock);
 
+	if (!*unseen)
+		trk->unseen_base_ns = trk->last_correction_ns;
 	/* Both within +-2^61 ns (73 years): the sum cannot wrap. */
 	*unseen = clamp_t(s64, *unseen + clamp_t(s64, d_real, -CW_UNSEEN_MAX_NS,
 						 CW_UNSEEN_MAX_NS),
@@ -789,6 +799,9 @@ static void cw_daemon_new(struct clockwatch_tracker *trk, s64 mono)
 	/* All it measures is from after the unseen steps. */
 	if (trk->daemon_start > trk->unseen_boot_ns)
 		x->unseen_step_ns = 0;
+	/* Its corrections start from nothing known; the sum, if kept, too. */
+	trk->last_correction_ns = 0;
+	trk->unseen_base_ns = 0;
 	trk->burst_raw_ns = 0;
 	trk->prev_burst_raw_ns = 0;
 	x->maxerror_interval_raw_ns = 0;

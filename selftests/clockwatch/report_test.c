@@ -583,4 +583,61 @@ TEST_F(rep, foreign_step_on_page_when_call_returns)
 	EXPECT_EQ(CLOCKWATCH_SYNC_R_FOREIGN_STEP, c.sync_reason);
 }
 
+/* A step of @ns by a child process (not the daemon); 0 or what failed. */
+static int foreign_step(long long ns)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid)
+		_exit(cw_step_setoffset(ns) ? 1 : 0);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -ECHILD;
+	return WEXITSTATUS(status) ? -EIO : 0;
+}
+
+/*
+ * (g) A step the daemon has not seen counts as measured when the daemon's
+ * correction has moved by it since, not when the correction happens to
+ * undo it: a daemon still slewing out 50 ms when another process steps
+ * the clock back by 50 ms reports about 50 ms again before it has
+ * measured anything (as chronyd did, still slewing out 9 s when a 10 s
+ * host pause came).
+ */
+TEST_F(rep, unseen_step_measured_by_the_change)
+{
+	struct clockwatch_daemon_report r;
+	struct clockwatch_page c;
+
+	REQUIRE_DESTRUCTIVE();
+	BE_SYNCED_DAEMON(&c);
+	report_init(&r, getpid(), &c);
+	r.correction_ns = STEP_NS;		/* 50 ms still to slew out */
+	ASSERT_EQ(0, report(self->fd, &r));
+
+	ASSERT_EQ(0, foreign_step(-STEP_NS));
+	self->disrupted = true;
+	self->unstep_ns = -STEP_NS;	/* the daemon steps it back: seen */
+	cw_page_copy(self->page, &c);
+	ASSERT_EQ(-STEP_NS, c.unseen_step_ns);
+
+	/* The daemon's next update, which has not measured the step. */
+	sleep_ns(UPDATE_GAP_NS + 10 * NSEC_PER_MSEC);
+	BE_DAEMON(&c);
+	report_init(&r, getpid(), &c);
+	r.correction_ns = STEP_NS - 5 * NSEC_PER_MSEC;
+	ASSERT_EQ(0, report(self->fd, &r));
+	cw_page_copy(self->page, &c);
+	EXPECT_EQ(-STEP_NS, c.unseen_step_ns)
+		TH_LOG("a correction that only went on slewing counted as measuring the step");
+
+	/* The one after it has: 50 ms more to slew out. */
+	r.correction_ns = 2 * STEP_NS - 10 * NSEC_PER_MSEC;
+	ASSERT_EQ(0, report(self->fd, &r));
+	cw_page_copy(self->page, &c);
+	EXPECT_EQ(0, c.unseen_step_ns);
+}
+
 TEST_HARNESS_MAIN
