@@ -79,7 +79,9 @@ check-vm: deps
 # libclockwatch's bounds against a clock the guest does not control: the
 # host's, served on a second UART (scripts/vm --ref), with a real chronyd
 # synchronised to it.  The records and the report land in
-# .build/check/truth-KERNEL.dmesg.out/.
+# .build/check/truth-KERNEL.dmesg.out/.  Then every VM disruption (host
+# pauses of 0.3 to 10 s idle and under stress-ng, a snapshot restore, a
+# migration through a file) against the same clock: .build/check/disrupt-long-KERNEL/.
 check-truth: deps
 	$(Q)$(MAKE) --no-print-directory userspace selftests
 	$(Q)mkdir -p .build/check
@@ -96,6 +98,8 @@ check-truth: deps
 				--daemon ntpsec $$m \
 				.build/$$k/kmod/clockwatch.ko || fail=1; \
 		done; \
+		python3 selftests/clockwatch/truth/disrupt_test.py --long \
+			--kernel $$k --out .build/check/disrupt-long-$$k || fail=1; \
 	done; exit $$fail
 
 # The debug-kernel lane: scripts/debug-kernel builds 6.1-debug once into
