@@ -46,7 +46,8 @@
  * and of the pauses a reference measured stays on the page as
  * unseen_step_ns, for the bound to add, until the daemon shows it has
  * measured them: it steps the clock, or the correction it reports or the
- * PLL offset it writes undoes the sum to within half of it, or a daemon
+ * PLL offset it writes has moved since the sum began by enough to undo it
+ * to within half of it, or a daemon
  * started after the step takes over.
  *
  * Steps in flight.  Between the timekeeper's update of the vDSO and the

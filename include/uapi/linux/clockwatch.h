@@ -290,10 +290,11 @@ struct clockwatch_ntp {
  *		pause leaves REALTIME behind as a step would), that the
  *		daemon has not yet been seen to measure, ns: the
  *		clock may be off by this much more than the daemon says.
- *		Back to 0 when the daemon steps the clock, when it reports
- *		(daemon report, or the PLL offset it writes) a correction
- *		within half of it of undoing it, or when a daemon started
- *		after the step updates
+ *		Back to 0 when the daemon steps the clock, when the
+ *		correction it reports (daemon report, or the PLL offset it
+ *		writes) has moved since the sum began by enough to undo it
+ *		to within half of it, or when a daemon started after the
+ *		step updates
  *
  * THE REFERENCE AUDIT (CLOCKWATCH_FEAT_AUDIT_RTC; all 0 without it):
  * CLOCK_REALTIME against the RTC, at the RTC's seconds edges, about once
