@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -29,12 +28,6 @@ static struct {
 	struct clockwatch_page begin, end;
 } h;
 
-static bool audit_runs(const struct clockwatch_page *p)
-{
-	return CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_raw_ns) &&
-	       (p->features & CLOCKWATCH_FEAT_AUDIT_RTC);
-}
-
 /** stalls_host_start() - the audit's counts before the run; 0 */
 int stalls_host_start(void)
 {
@@ -46,7 +39,7 @@ int stalls_host_start(void)
 	}
 	if (cw_reader__read(h.reader, &h.begin)) {
 		h.why = "cannot read the clockwatch page";
-	} else if (!audit_runs(&h.begin)) {
+	} else if (!page_has_audit(&h.begin)) {
 		h.why = "the module runs no RTC audit (no CMOS RTC, or audit_rtc=0)";
 	} else {
 		return 0;

@@ -334,16 +334,9 @@ static void print_tracker_human(const struct clockwatch_page *p, const struct ta
 	       p->time_state < 0 ? "none seen yet" : state_name(p->time_state));
 }
 
-/* The RTC audit's fields, when the module runs it. */
-static bool audit_present(const struct clockwatch_page *p)
-{
-	return CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_raw_ns) &&
-	       (p->features & CLOCKWATCH_FEAT_AUDIT_RTC);
-}
-
 static void print_audit_json(struct json *j, const struct clockwatch_page *p)
 {
-	if (!audit_present(p)) {
+	if (!page_has_audit(p)) {
 		json_null(j, "audit_rtc");
 		return;
 	}
@@ -371,7 +364,7 @@ static void print_audit_human(const struct clockwatch_page *p, int64_t raw_now)
 {
 	char secs[32], ago[32];
 
-	if (!audit_present(p)) {
+	if (!page_has_audit(p)) {
 		printf("RTC audit: not running (no CMOS RTC, or audit_rtc=0)\n");
 		return;
 	}

@@ -152,3 +152,9 @@ void report_bpf_privilege(const char *cmd, int err)
 	fprintf(stderr, "clockwatch %s: loading BPF programs takes CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN, as root has)%s\n",
 		cmd, geteuid() == 0 ? "; this root lacks them (a container?) or kernel.unprivileged_bpf_disabled / lockdown forbids it" : "");
 }
+
+bool page_has_audit(const struct clockwatch_page *p)
+{
+	return CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_raw_ns) &&
+	       (p->features & CLOCKWATCH_FEAT_AUDIT_RTC);
+}

@@ -6,9 +6,12 @@
 #ifndef __CLOCKWATCH_UTIL_H
 #define __CLOCKWATCH_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+struct clockwatch_page;
 
 #define NSEC_PER_SEC	INT64_C(1000000000)
 #define NSEC_PER_MSEC	INT64_C(1000000)
@@ -38,6 +41,9 @@ void format_utc(char *buf, size_t len, int64_t ns);
 
 /* Report a failed cw_reader__open() or cw_reader__read() of path. */
 void report_page_error(const char *path, int err);
+
+/* The module runs the RTC audit, and @p is big enough for its fields. */
+bool page_has_audit(const struct clockwatch_page *p);
 
 /*
  * After a BPF tracker failed to load with err (a negative errno): say
