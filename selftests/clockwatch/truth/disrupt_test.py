@@ -317,6 +317,9 @@ def analyse(ex, samples, events, acts):
             det_raw = None
         windows.append((ex[i]["t2"], det_raw if det_raw else res_raw))
         a["det_raw"] = det_raw
+    # Each sample once: None when it claims no bound (or the host's time
+    # around it is not known), else (the truth interval, missed or not).
+    verdicts = [judge(sm, truth) for sm in samples]
     # confident but wrong: samples with a bound the host's time is outside
     for n, a in enumerate(acts):
         if not a["ok"]:
@@ -326,21 +329,17 @@ def analyse(ex, samples, events, acts):
         a["wrong_before"] = a["wrong_after"] = a["bounded_before"] = 0
         a["bounded_after"] = 0
         a["wrong_after_first"] = []
-        lo = a["resume_raw"]
-        for s in samples[bisect.bisect_left(s_before, lo):
-                         bisect.bisect_left(s_before, end)]:
-            if s["status"] not in truth_report.HAS_BOUND or \
-                    "earliest" not in s:
+        for k in range(bisect.bisect_left(s_before, a["resume_raw"]),
+                       bisect.bisect_left(s_before, end)):
+            if verdicts[k] is None:
                 continue
-            iv = truth.interval(s["before"], s["after"])
-            if iv is None:
-                continue
+            s, (iv, missed) = samples[k], verdicts[k]
             # after: begun once the record was out (a CLI sample can take
             # half a second and read the state from before it)
             before = a["det_raw"] is None or s["before"] < a["det_raw"]
             key = "before" if before else "after"
             a["bounded_" + key] += 1
-            if s["latest"] < iv[0] or s["earliest"] > iv[1]:
+            if missed:
                 a["wrong_" + key] += 1
                 if key == "after" and len(a["wrong_after_first"]) < 5:
                     a["wrong_after_first"].append(
@@ -350,20 +349,26 @@ def analyse(ex, samples, events, acts):
                             fmt(s["real"] - (iv[0] + iv[1]) // 2)))
     # the rest of the run: no bound misses, no alarm without an action
     outside = viol = 0
-    for s in samples:
-        if any(w0 <= s["before"] <= w1 for w0, w1 in windows):
-            continue
-        if s["status"] not in truth_report.HAS_BOUND or "earliest" not in s:
-            continue
-        iv = truth.interval(s["before"], s["after"])
-        if iv is None:
+    for s, v in zip(samples, verdicts):
+        if v is None or any(w0 <= s["before"] <= w1 for w0, w1 in windows):
             continue
         outside += 1
-        if s["latest"] < iv[0] or s["earliest"] > iv[1]:
-            viol += 1
+        viol += v[1]
     false_alarms = [e for k, e in enumerate(pauses) if k not in used]
     return {"outside_bounded": outside, "outside_violations": viol,
             "false_alarms": false_alarms}
+
+
+def judge(s, truth):
+    """None when sample s claims no bound (status without one) or the
+    host's time around it is not known; else the host's time interval
+    and whether the bound missed it."""
+    if s["status"] not in truth_report.HAS_BOUND or "earliest" not in s:
+        return None
+    iv = truth.interval(s["before"], s["after"])
+    if iv is None:
+        return None
+    return iv, s["latest"] < iv[0] or s["earliest"] > iv[1]
 
 
 def load_events(path):
