@@ -29,6 +29,18 @@ tally() { # log
 	echo "    $p passed, $f failed, $s skipped"
 }
 
+# A guest kernel that died says why at the top of its report, which the
+# tail of a long log does not reach: print the first 40 lines from the
+# first oops marker, if there is one.
+oops_head() { # log
+	local n
+	n=$(grep -nE '(BUG:|Oops:|general protection fault|Kernel panic|WARNING:|kernel BUG at)' "$1" |
+		head -n1 | cut -d: -f1)
+	[ -n "$n" ] || return 0
+	echo "    first kernel report, from line $n:"
+	sed -n "$((n > 5 ? n - 5 : 1)),$((n + 40))p" "$1" | sed 's/^/    ! /'
+}
+
 # One pass/fail result for a step with no TAP of its own; its status.
 step() { # name command...
 	local name=$1 log t0
@@ -43,6 +55,7 @@ step() { # name command...
 	fi
 	failed=$((failed + 1))
 	echo "    FAILED (log: $log)"
+	oops_head "$log"
 	tail -n 30 "$log" | sed 's/^/    | /'
 	return 1
 }
@@ -62,6 +75,7 @@ tap_step() { # name command...
 	if [ "$rc" != 0 ] && ! grep -qE '^[[:space:]]*not ok [0-9]+' "$log"; then
 		failed=$((failed + 1))
 		echo "    FAILED: exit status $rc (log: $log)"
+		oops_head "$log"
 		tail -n 30 "$log" | sed 's/^/    | /'
 	fi
 }
