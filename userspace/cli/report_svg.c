@@ -279,10 +279,17 @@ static void offset_panel(const struct layout *l)
 				offset_y(l, r->samples[i].offset_ns - r->samples[0].offset_ns));
 		fputs("\"/>\n", l->out);
 	}
-	/* the markers over the line, each labelled with its size and cause */
-	for (i = 0; i < r->nr_marks; i++) {
-		const struct run_mark *m = &r->marks[i];
+	/*
+	 * The markers over the line, each labelled with its size and cause;
+	 * the steps last, over a disruption at the same time (a foreign step
+	 * is both).
+	 */
+	for (i = 0; i < 2 * r->nr_marks; i++) {
+		const struct run_mark *m = &r->marks[i % r->nr_marks];
 		char d[40];
+
+		if (m->step != (i >= r->nr_marks))
+			continue;
 
 		rect(l, tx(l, m->t) - 1, OFFSET_Y0, 3, OFFSET_H,
 		     m->step ? REPORT_COLOUR_STEP : REPORT_COLOUR_DISRUPT,
