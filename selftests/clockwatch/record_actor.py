@@ -2,11 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """The command `clockwatch record` records in report_render_test.py.
 
-It makes two things happen at times it notes itself, on CLOCK_MONOTONIC:
-a stall of one CPU through the module's test injector (loaded with
-inject=1; the injector's ioctl returns when the spin started and ended)
-and a step of CLOCK_REALTIME by +2 s (clock_settime(), bracketed by two
-CLOCK_MONOTONIC reads), a second of quiet before, between and after.
+It makes three things happen at times it notes itself, on
+CLOCK_MONOTONIC: a stall of one CPU through the module's test injector
+(loaded with inject=1; the injector's ioctl returns when the spin started
+and ended), a step of CLOCK_REALTIME by +2 s (clock_settime(), bracketed
+by two CLOCK_MONOTONIC reads), and a pause of a busy child of its own,
+SIGSTOP to SIGCONT (300 ms), a second of quiet before and between.
 The times go to SIDE_FILE as one JSON object.  Run as root in the test VM:
 
     record_actor.py SIDE_FILE [--cpu N] [--stall-ms MS]
@@ -15,7 +16,9 @@ import argparse
 import fcntl
 import json
 import os
+import signal
 import struct
+import subprocess
 import sys
 import time
 
@@ -53,6 +56,22 @@ def step(delta_ns):
     return before, after
 
 
+def pause_child(ms):
+    """A busy child stopped for @ms: its pid, and SIGSTOP's and SIGCONT's times."""
+    child = subprocess.Popen(["sh", "-c", "while :; do :; done"])
+    time.sleep(0.3)
+    stop = mono()
+    os.kill(child.pid, signal.SIGSTOP)
+    os.waitpid(child.pid, os.WUNTRACED)
+    time.sleep(max(0, stop + ms * 1000000 - mono()) / 1e9)
+    cont = mono()
+    os.kill(child.pid, signal.SIGCONT)
+    time.sleep(0.3)
+    child.kill()
+    child.wait()
+    return child.pid, stop, cont
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("side_file")
@@ -65,12 +84,15 @@ def main():
     time.sleep(1)
     step_before, step_after = step(2 * 1000000000)
     time.sleep(1)
+    pid, stop, cont = pause_child(300)
     with open(args.side_file, "w") as f:
         json.dump({"stall": {"cpu": args.cpu, "start_mono_ns": stall_start,
                              "end_mono_ns": stall_end},
                    "step": {"delta_ns": 2 * 1000000000,
                             "before_mono_ns": step_before,
-                            "after_mono_ns": step_after}}, f)
+                            "after_mono_ns": step_after},
+                   "pause": {"pid": pid, "stop_mono_ns": stop,
+                             "cont_mono_ns": cont}}, f)
         f.write("\n")
     return 0
 

@@ -3,8 +3,9 @@
 """clockwatch record and report, checked on the picture a browser draws.
 
 In the test VM (run_record_vm.sh): the module with its test injector,
-`clockwatch record` of a command (record_actor.py) that stalls CPU 1 and
-steps CLOCK_REALTIME by +2 s at CLOCK_MONOTONIC times it notes itself.
+`clockwatch record` of a command (record_actor.py) that stalls CPU 1,
+steps CLOCK_REALTIME by +2 s and stops a child of its own for 300 ms, at
+CLOCK_MONOTONIC times it notes itself.
 On this machine: `clockwatch report` of that record, drawn by headless
 Chromium into a PNG, which this test decodes (zlib, no other library) and
 reads pixel by pixel:
@@ -17,6 +18,8 @@ reads pixel by pixel:
   start to its end, stands in no other CPU's lane meanwhile, and
   elsewhere in the lanes only where the record holds a stall (the
   emulated machine stalls by itself now and then, and those are real);
+- the pause's bar colour covers the stopped child's lane from SIGSTOP to
+  SIGCONT, and stands in the process lanes only at the record's pauses;
 - the page names no http:// or https:// resource.
 
 Prints TAP.  Needs the module built (scripts/build-kmod KERNEL), the tool
@@ -42,6 +45,7 @@ CLI = os.path.join(TOP, "userspace", "build", "clockwatch")
 # The documented colours (clockwatch(8), REPORT).
 STEP = (0xd7, 0x19, 0x1c)
 STALL = (0xe7, 0x29, 0x8a)
+PAUSE = (0x1b, 0x9e, 0x77)
 TOLERANCE = 24          # per channel: anti-aliased edges are not counted
 X_SLACK_PX = 3          # a step's marker is 3 px wide at its time
 
@@ -134,19 +138,21 @@ def geometry(html):
          "t_max": float(svg.group(5))}
     m = attr(html, r'<g id="offset" data-y0="(\d+)" data-y1="(\d+)"', "offset panel")
     g["offset"] = (int(m.group(1)), int(m.group(2)))
-    g["cpus"] = {int(c): (int(a), int(b)) for c, a, b in re.findall(
-        r'<g class="lane cpu" data-cpu="(\d+)" data-y0="(\d+)" data-y1="(\d+)"', html)}
+    for kind in ("cpu", "pid"):
+        g[kind + "s"] = {int(c): (int(a), int(b)) for c, a, b in re.findall(
+            r'<g class="lane %s" data-%s="(\d+)" data-y0="(\d+)" data-y1="(\d+)"'
+            % (kind, kind), html)}
     return g
 
 
-def recorded_stalls(path):
-    """(cpu, record) of every stall record in the record file."""
+def recorded(path, kind, who):
+    """(who, record) of every record of a kind in the record file."""
     out = []
     with open(path) as f:
         for line in f:
             r = json.loads(line)
-            if r.get("type") == "stall":
-                out.append((r["cpu"], r))
+            if r.get("type") == kind:
+                out.append((r[who], r))
     return out
 
 
@@ -258,7 +264,7 @@ def main():
     # has a stall: the emulated machine stalls by itself now and then
     # (TCG stops every vCPU), and the module rightly records it.
     own = [(cpu, x_of(b["start_ns"]), x_of(b["start_ns"] + b["duration_ns"]))
-           for cpu, b in recorded_stalls(record)]
+           for cpu, b in recorded(record, "stall", "cpu")]
     stray, other = [], []
     for cpu, (y0, y1) in sorted(g["cpus"].items()):
         for x in columns_of(rows, STALL, y0 + 1, y1 - 1, g["x0"], g["x0"] + g["w"] + 2):
@@ -278,6 +284,31 @@ def main():
     during = [(cpu, x) for cpu, x in other if cpu != sl["cpu"] and xs <= x <= xe]
     tap(not during, "no other CPU's lane shows a stall during the injected one",
         "stall colour at (cpu, x) %s" % during[:20])
+    # The pause: the stopped child's lane from SIGSTOP to SIGCONT.
+    pa = truth["pause"]
+    lane = g["pids"].get(pa["pid"])
+    tap(lane is not None, "a lane for the stopped child, pid %d" % pa["pid"],
+        "lanes: %s" % g["pids"])
+    if lane is None:
+        return 1
+    xs, xe = x_of(pa["stop_mono_ns"]), x_of(pa["cont_mono_ns"])
+    mid = (lane[0] + lane[1]) // 2
+    inside = [x for x in range(int(xs) + 2, int(xe) - 1)]
+    covered = [x for x in inside if near(rows[mid][x], PAUSE)]
+    tap(inside and len(covered) == len(inside),
+        "the pause's bar covers its lane from %.1f to %.1f px (%.0f ms stopped)"
+        % (xs, xe, (pa["cont_mono_ns"] - pa["stop_mono_ns"]) / 1e6),
+        "pause colour in %d of %d columns" % (len(covered), len(inside)))
+    own = [(p, x_of(b["start_ns"]), x_of(b["start_ns"] + b["duration_ns"]))
+           for p, b in recorded(record, "pause", "pid")]
+    stray = []
+    for pid, (y0, y1) in sorted(g["pids"].items()):
+        for x in columns_of(rows, PAUSE, y0 + 1, y1 - 1, g["x0"], g["x0"] + g["w"] + 2):
+            if not any(p == pid and a - X_SLACK_PX <= x <= b + X_SLACK_PX
+                       for p, a, b in own):
+                stray.append((pid, x))
+    tap(not stray, "no pause colour in the process lanes but at the record's pauses",
+        "stray pause colour at (pid, x) %s" % stray[:20])
     print("# %.1f s in all" % (time.monotonic() - t_begin))
     return 0 if all(tests) else 1
 
