@@ -57,19 +57,21 @@ def step(delta_ns):
 
 
 def pause_child(ms):
-    """A busy child stopped for @ms: its pid, and SIGSTOP's and SIGCONT's times."""
+    """A busy child stopped for @ms: its pid, when SIGSTOP went, when the
+    child was seen stopped (waitpid), when SIGCONT went."""
     child = subprocess.Popen(["sh", "-c", "while :; do :; done"])
     time.sleep(0.3)
     stop = mono()
     os.kill(child.pid, signal.SIGSTOP)
     os.waitpid(child.pid, os.WUNTRACED)
+    stopped = mono()            # it stopped by now: it must run to stop
     time.sleep(max(0, stop + ms * 1000000 - mono()) / 1e9)
     cont = mono()
     os.kill(child.pid, signal.SIGCONT)
     time.sleep(0.3)
     child.kill()
     child.wait()
-    return child.pid, stop, cont
+    return child.pid, stop, stopped, cont
 
 
 def main():
@@ -84,7 +86,7 @@ def main():
     time.sleep(1)
     step_before, step_after = step(2 * 1000000000)
     time.sleep(1)
-    pid, stop, cont = pause_child(300)
+    pid, stop, stopped, cont = pause_child(300)
     with open(args.side_file, "w") as f:
         json.dump({"stall": {"cpu": args.cpu, "start_mono_ns": stall_start,
                              "end_mono_ns": stall_end},
@@ -92,6 +94,7 @@ def main():
                             "before_mono_ns": step_before,
                             "after_mono_ns": step_after},
                    "pause": {"pid": pid, "stop_mono_ns": stop,
+                             "stopped_mono_ns": stopped,
                              "cont_mono_ns": cont}}, f)
         f.write("\n")
     return 0

@@ -18,8 +18,8 @@ reads pixel by pixel:
   start to its end, stands in no other CPU's lane meanwhile, and
   elsewhere in the lanes only where the record holds a stall (the
   emulated machine stalls by itself now and then, and those are real);
-- the pause's bar colour covers the stopped child's lane from SIGSTOP to
-  SIGCONT, and stands in the process lanes only at the record's pauses;
+- the pause's bar colour covers the stopped child's lane from the moment
+  waitpid() saw it stopped to SIGCONT, and stands in the process lanes only at the record's pauses;
 - the page names no http:// or https:// resource.
 
 Prints TAP.  Needs the module built (scripts/build-kmod KERNEL), the tool
@@ -291,13 +291,15 @@ def main():
         "lanes: %s" % g["pids"])
     if lane is None:
         return 1
-    xs, xe = x_of(pa["stop_mono_ns"]), x_of(pa["cont_mono_ns"])
+    # It stops when it next runs after SIGSTOP, by the time waitpid() saw
+    # it stopped: the bar must cover from then to SIGCONT.
+    xs, xe = x_of(pa["stopped_mono_ns"]), x_of(pa["cont_mono_ns"])
     mid = (lane[0] + lane[1]) // 2
     inside = [x for x in range(int(xs) + 2, int(xe) - 1)]
     covered = [x for x in inside if near(rows[mid][x], PAUSE)]
     tap(inside and len(covered) == len(inside),
         "the pause's bar covers its lane from %.1f to %.1f px (%.0f ms stopped)"
-        % (xs, xe, (pa["cont_mono_ns"] - pa["stop_mono_ns"]) / 1e6),
+        % (xs, xe, (pa["cont_mono_ns"] - pa["stopped_mono_ns"]) / 1e6),
         "pause colour in %d of %d columns" % (len(covered), len(inside)))
     own = [(p, x_of(b["start_ns"]), x_of(b["start_ns"] + b["duration_ns"]))
            for p, b in recorded(record, "pause", "pid")]
