@@ -65,8 +65,10 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
+/* The x of time @t, s; times outside the run are drawn at its ends. */
 static int tx(const struct layout *l, double t)
 {
+	t = t < 0 ? 0 : t > l->t_max ? l->t_max : t;
 	return REPORT_PLOT_X0 + (int)lround(t / l->t_max * REPORT_PLOT_W);
 }
 
