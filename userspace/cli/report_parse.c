@@ -259,6 +259,7 @@ static void add_missing(struct run *r, const struct jval *sources, const char *k
 static int read_header(struct run *r, const struct jval *o, const struct line_ctx *c)
 {
 	struct jval start, cmd, sources, w;
+	char steps[16];
 	const char *p;
 	int64_t v;
 	size_t n = 0;
@@ -297,6 +298,11 @@ static int read_header(struct run *r, const struct jval *o, const struct line_ct
 	if (!obj_get(o, "sources", &sources)) {
 		add_missing(r, &sources, "module_missing", "module");
 		add_missing(r, &sources, "bpf_missing", "pauses");
+		if (get_str(&sources, "steps", steps, sizeof(steps)) && !strcmp(steps, "none")) {
+			n = strlen(r->missing);
+			snprintf(r->missing + n, sizeof(r->missing) - n, "%s%s", n ? "; " : "",
+				 "steps: neither the module nor BPF");
+		}
 	}
 	return 0;
 }

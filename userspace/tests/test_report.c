@@ -249,6 +249,25 @@ TEST(read_errors)
 	EXPECT_EQ(0, read_text(HDR "\n{\"type\":\"new\",\"v\":{\"w\":[\"}\"]}}\n", err, sizeof(err)));
 }
 
+/* What the header says the record lacks, and why, for the summary. */
+TEST(read_missing_sources)
+{
+	static const char text[] =
+		"{\"type\":\"header\",\"format\":1,\"start\":{\"monotonic_ns\":5},"
+		"\"sources\":{\"module\":false,\"module_missing\":\"not loaded\","
+		"\"bpf_pauses\":false,\"bpf_missing\":\"BPF: no\",\"steps\":\"none\"}}\n";
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	char err[256];
+	struct run r;
+
+	ASSERT_EQ(0, run_read(f, "t", &r, err, sizeof(err)));
+	fclose(f);
+	EXPECT_STREQ("module: not loaded; pauses: BPF: no; steps: neither the module nor BPF",
+		     r.missing);
+	EXPECT_FALSE(r.has_end);
+	run_free(&r);
+}
+
 /* The x of time @t on the page's axis, as clockwatch(8) gives it. */
 static int axis_x(const char *html, double t)
 {
