@@ -25,28 +25,14 @@
 
 #include "kselftest_harness.h"
 
+#include "cli_path.h"
+
 /* The reader itself, tested directly. */
 #include "../cli/report_parse.c"
 
 #define START_MONO	1000000000000LL		/* 1000 s */
 #define SEC		1000000000LL
 #define MS		1000000LL
-
-static const char *cli(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("CLOCKWATCH_CLI");
-	ssize_t n;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n < 0)
-		return "clockwatch";
-	path[n] = '\0';
-	strcpy(strrchr(path, '/'), "/../clockwatch");
-	return path;
-}
 
 /* The tool's stdout and stderr together into @out; its exit code. */
 static int run_cli(char *out, size_t len, const char *fmt, ...)
@@ -60,7 +46,7 @@ static int run_cli(char *out, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(args, sizeof(args), fmt, ap);
 	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", cli(), args);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", cli_path(), args);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
