@@ -31,6 +31,8 @@ static const struct command commands[] = {
 	{ "guard", "run a command, report its pauses and clock steps (BPF)", cmd_guard },
 	{ "chrony-report", "pass chronyd's remaining correction to the module (a helper)",
 	  cmd_chrony_report },
+	{ "record", "run a command, record what clockwatch sees meanwhile", cmd_record },
+	{ "report", "draw a record as one HTML page: timelines and histograms", cmd_report },
 };
 
 #define NR_COMMANDS	(sizeof(commands) / sizeof(commands[0]))

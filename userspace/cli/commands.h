@@ -19,5 +19,7 @@ int cmd_stalls(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_guard(int argc, char **argv);
 int cmd_chrony_report(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif /* __CLOCKWATCH_COMMANDS_H */

@@ -360,10 +360,9 @@ static int run_command(char **cmd)
 	struct cw_clocks *c = NULL;
 	struct clock_poll poll;
 	struct clock_poll_result pr;
-	int go[2], status = 0, ret = EXIT_ERROR, err;
+	int go, status = 0, ret = EXIT_ERROR, err;
 	int64_t t0, next_poll;
 	pid_t child;
-	char x = 0;
 
 	run.out = stderr;
 	if (env.output) {
@@ -373,32 +372,19 @@ static int run_command(char **cmd)
 			return EXIT_ERROR;
 		}
 	}
-	if (pipe(go)) {
-		perror("clockwatch: pipe");
-		return EXIT_ERROR;
-	}
 	/* the child waits until the trackers follow it */
-	child = fork();
+	child = spawn_held(cmd, &go);
 	if (child < 0) {
 		perror("clockwatch: fork");
 		return EXIT_ERROR;
 	}
-	if (child == 0) {
-		close(go[1]);
-		if (read(go[0], &x, 1) != 1)
-			_exit(127);
-		close(go[0]);
-		execvp(cmd[0], cmd);
-		fprintf(stderr, "clockwatch: %s: %s\n", cmd[0], strerror(errno));
-		_exit(127);
-	}
-	close(go[0]);
 	signal(SIGINT, SIG_IGN);	/* the command gets it and ends */
 	signal(SIGQUIT, SIG_IGN);
 
 	err = cw_pauses__open(&p, &o);
 	if (err || cw_pauses__track(p, child)) {
 		report_bpf_privilege("guard", err);
+		close(go);
 		kill(child, SIGKILL);
 		waitpid(child, NULL, 0);
 		goto cleanup;
@@ -414,11 +400,10 @@ static int run_command(char **cmd)
 		print_pause_header(run.out);
 	t0 = now_ns(CLOCK_MONOTONIC);
 	next_poll = t0 + POLL_MS * NSEC_PER_MSEC;
-	if (write(go[1], &x, 1) != 1) {
+	if (spawn_release(go)) {
 		perror("clockwatch: starting the command");
 		goto cleanup;
 	}
-	close(go[1]);
 
 	for (;;) {
 		pid_t w = waitpid(child, &status, WNOHANG);

@@ -3,6 +3,7 @@
  * clockwatch: helpers shared by the subcommands.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -157,4 +158,52 @@ bool page_has_audit(const struct clockwatch_page *p)
 {
 	return CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_raw_ns) &&
 	       (p->features & CLOCKWATCH_FEAT_AUDIT_RTC);
+}
+
+/**
+ * spawn_held() - fork a child that runs @cmd once released
+ * @cmd: the command and its arguments, NULL-terminated (searched in PATH)
+ * @release: gets the fd to give to spawn_release()
+ *
+ * The child waits, so that a tracker can follow it from its first
+ * instruction; it exits with 127 when @cmd cannot run.
+ *
+ * Return: the child's pid, or -1 with errno set.
+ */
+pid_t spawn_held(char **cmd, int *release)
+{
+	int go[2];
+	pid_t child;
+	char x;
+
+	if (pipe2(go, O_CLOEXEC))
+		return -1;
+	child = fork();
+	if (child < 0) {
+		close(go[0]);
+		close(go[1]);
+		return -1;
+	}
+	if (child == 0) {
+		close(go[1]);
+		if (read(go[0], &x, 1) != 1)
+			_exit(127);
+		close(go[0]);
+		execvp(cmd[0], cmd);
+		fprintf(stderr, "clockwatch: %s: %s\n", cmd[0], strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	*release = go[1];
+	return child;
+}
+
+/* Let the child of spawn_held() run: 0, or -1 with errno set. */
+int spawn_release(int release)
+{
+	char x = 0;
+	int ret = write(release, &x, 1) == 1 ? 0 : -1;
+
+	close(release);
+	return ret;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/types.h>
 
 struct clockwatch_page;
 
@@ -50,5 +51,12 @@ bool page_has_audit(const struct clockwatch_page *p);
  * which privileges loading it takes, when that is why.
  */
 void report_bpf_privilege(const char *cmd, int err);
+
+/*
+ * Run a command in a child that waits for spawn_release(), so that a
+ * tracker can follow it from the start (guard, record).
+ */
+pid_t spawn_held(char **cmd, int *release);
+int spawn_release(int release);
 
 #endif /* __CLOCKWATCH_UTIL_H */

@@ -230,7 +230,13 @@ static int64_t mono_here(int64_t ns)
 	return ns ? ns + timens.monotonic_ns : 0;
 }
 
-static void print_event_json(FILE *out, const struct clockwatch_event *ev)
+/**
+ * print_module_event_json() - one record of the module's ring as a JSON line
+ * @out: where to
+ * @ev: the record; its MONOTONIC times come out in this process's clocks
+ *	once watch_timens_init() has run
+ */
+void print_module_event_json(FILE *out, const struct clockwatch_event *ev)
 {
 	char comm[sizeof(ev->comm) + 1] = "";
 	struct json j;
@@ -415,7 +421,7 @@ static int module_drain(struct watch_source *src, const struct watch_output *o,
 		}
 		for (i = 0; i < n / (ssize_t)sizeof(evs[0]); i++) {
 			if (o->json)
-				print_event_json(o->out, &evs[i]);
+				print_module_event_json(o->out, &evs[i]);
 			else
 				print_event_human(o->out, &evs[i]);
 			printed++;
@@ -432,9 +438,16 @@ static void module_close(struct watch_source *src)
 	close(src->fd);
 }
 
-static int module_open(struct watch_source *src)
+/**
+ * module_events_open() - open the module's event stream for reading
+ * @device: the device, CLOCKWATCH_DEVICE unless told otherwise
+ *
+ * Return: a non-blocking fd whose read() gives whole records from now on;
+ * or a negative errno, -EPERM when this file may not read events.
+ */
+int module_events_open(const char *device)
 {
-	int fd = open(env.device, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open(device, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
 	if (fd < 0)
@@ -444,6 +457,21 @@ static int module_open(struct watch_source *src)
 		close(fd);
 		return -EPERM;
 	}
+	return fd;
+}
+
+/** watch_timens_init() - this process's time namespace offsets, for the records */
+int watch_timens_init(void)
+{
+	return cw_timens__offsets(&timens);
+}
+
+static int module_open(struct watch_source *src)
+{
+	int fd = module_events_open(env.device);
+
+	if (fd < 0)
+		return fd;
 	src->name = "module";
 	src->fd = fd;
 	src->drain = module_drain;
@@ -471,7 +499,7 @@ int cmd_watch(int argc, char **argv)
 		return EXIT_USAGE;
 	o.json = env.json;
 
-	err = cw_timens__offsets(&timens);
+	err = watch_timens_init();
 	if (err)
 		fprintf(stderr, "clockwatch watch: time namespace offsets: %s (times as the host's)\n",
 			strerror(-err));

@@ -51,4 +51,11 @@ const char *step_cause_name(unsigned int cause);
 const char *sync_state_name(unsigned int state);
 const char *sync_reason_name(unsigned int reason);
 
+struct clockwatch_event;
+
+/* The module's ring, shared with `clockwatch record`: see watch.c. */
+int module_events_open(const char *device);
+int watch_timens_init(void);
+void print_module_event_json(FILE *out, const struct clockwatch_event *ev);
+
 #endif /* __CLOCKWATCH_WATCH_H */

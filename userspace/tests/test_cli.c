@@ -24,6 +24,7 @@
 
 #include "kselftest_harness.h"
 
+#include "cli_path.h"
 #include "page_writer.h"
 
 /* The JSON writer itself, tested directly. */
@@ -47,24 +48,6 @@ static long long clock_ns(clockid_t clock)
 
 	clock_gettime(clock, &ts);
 	return ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-static const char *cli_path(void)
-{
-	static char path[PATH_MAX];
-	const char *env = getenv("CLOCKWATCH_CLI");
-	char *slash;
-	ssize_t n;
-
-	if (env)
-		return env;
-	n = readlink("/proc/self/exe", path, sizeof(path) - 32);
-	if (n < 0)
-		return "clockwatch";
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	strcpy(slash ? slash : path, "/../clockwatch");
-	return path;
 }
 
 struct run {
