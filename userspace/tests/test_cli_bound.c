@@ -222,9 +222,9 @@ TEST_F(cli, export_textfile)
 }
 
 /*
- * Host pauses from the RTC audit: the count and the last one's size as
- * the page holds them (the jump is minus the pause), and each again
- * after another pause.
+ * Host pauses from the RTC audit: the count, the last one's size and
+ * their sum as the page holds them (the jumps are minus the pauses), and
+ * each again after another pause.
  */
 TEST_F(cli, export_host_pauses)
 {
@@ -243,24 +243,39 @@ TEST_F(cli, export_host_pauses)
 	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_last_host_pause_seconds gauge\n"));
 	EXPECT_NE(NULL, strstr(self->out, "\nclockwatch_last_host_pause_seconds 0\n"))
 		TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_host_pause_seconds_total counter\n"));
+	EXPECT_NE(NULL, strstr(self->out, "\nclockwatch_host_pause_seconds_total 0\n"));
 
 	page_write_begin(self->pf.page);
 	self->pf.page->audit_rtc_jumps = 1;
 	self->pf.page->audit_rtc_jump_ns = -1002300000;	/* a 1.0023 s pause */
+	self->pf.page->audit_rtc_jump_sum_ns = -1002300000;
 	page_write_end(self->pf.page);
 	ASSERT_EQ(0, system(cmd));
 	read_whole(path, self->out, sizeof(self->out));
 	EXPECT_EQ(1.0, sample_value(self->out, "clockwatch_host_pauses_total"));
 	EXPECT_EQ(1.0023, sample_value(self->out, "clockwatch_last_host_pause_seconds"));
+	EXPECT_EQ(1.0023, sample_value(self->out, "clockwatch_host_pause_seconds_total"));
 
 	page_write_begin(self->pf.page);
 	self->pf.page->audit_rtc_jumps = 2;
 	self->pf.page->audit_rtc_jump_ns = -301600000;	/* then 0.3016 s */
+	self->pf.page->audit_rtc_jump_sum_ns = -1303900000;
 	page_write_end(self->pf.page);
 	ASSERT_EQ(0, system(cmd));
 	read_whole(path, self->out, sizeof(self->out));
 	EXPECT_EQ(2.0, sample_value(self->out, "clockwatch_host_pauses_total"));
 	EXPECT_EQ(0.3016, sample_value(self->out, "clockwatch_last_host_pause_seconds"));
+	EXPECT_EQ(1.3039, sample_value(self->out, "clockwatch_host_pause_seconds_total"));
+
+	/* A module from before the sum: the count and the last one only. */
+	page_write_begin(self->pf.page);
+	self->pf.page->size = offsetof(struct clockwatch_page, audit_rtc_jump_sum_ns);
+	page_write_end(self->pf.page);
+	ASSERT_EQ(0, system(cmd));
+	read_whole(path, self->out, sizeof(self->out));
+	EXPECT_EQ(2.0, sample_value(self->out, "clockwatch_host_pauses_total"));
+	EXPECT_EQ(NULL, strstr(self->out, "host_pause_seconds_total"));
 	unlink(path);
 }
 
