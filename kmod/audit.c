@@ -621,6 +621,7 @@ static void cw_audit_publish(struct clockwatch_dev *cw,
 	if (jump_raw) {
 		x->audit_rtc_jump_ns = jump;
 		x->audit_rtc_jump_raw_ns = jump_raw;
+		x->audit_rtc_jump_sum_ns += jump;
 	}
 	raw_spin_unlock_irqrestore(&cw->trk.lock, flags);
 	clockwatch_clocks_refresh(cw);

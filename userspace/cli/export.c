@@ -320,6 +320,24 @@ static void tracker_metrics(FILE *f, const struct clockwatch_page *p)
 	now = p->leap_pending < ARRAY_SIZE(leap_states) ? leap_states[p->leap_pending] : NULL;
 	state_set(f, "leap_pending", "1 for the leap second armed now (none, insert, delete), 0 for the others.",
 		  "leap", leap_states, ARRAY_SIZE(leap_states), now);
+	/*
+	 * Host pauses (the whole VM stopped) only the RTC audit sees: no
+	 * series where it does not run, rather than a made-up 0.  The page
+	 * holds a count, the last one's size and their sum (minus the
+	 * jumps); the sum only from modules that publish it.
+	 */
+	if (page_has_audit(p)) {
+		metric(f, "host_pauses_total", "counter",
+		       "Host pauses (the whole VM stopped) seen by the module's RTC audit.",
+		       (double)p->audit_rtc_jumps);
+		metric(f, "last_host_pause_seconds", "gauge",
+		       "Size of the last host pause, s (0: none since load).",
+		       p->audit_rtc_jump_ns ? -p->audit_rtc_jump_ns / 1e9 : 0.0);
+	}
+	if (page_has_audit(p) && CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_sum_ns))
+		metric(f, "host_pause_seconds_total", "counter",
+		       "Time the host stopped the VM, s: every host pause the RTC audit saw, added up.",
+		       p->audit_rtc_jump_sum_ns ? -p->audit_rtc_jump_sum_ns / 1e9 : 0.0);
 }
 
 static void bound_metrics(FILE *f, const struct cw_now *n)

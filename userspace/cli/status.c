@@ -353,6 +353,8 @@ static void print_audit_json(struct json *j, const struct clockwatch_page *p)
 	json_uint(j, "writes", p->audit_rtc_writes);
 	json_int(j, "last_jump_ns", p->audit_rtc_jump_ns);
 	json_int(j, "last_jump_raw_ns", p->audit_rtc_jump_raw_ns);
+	if (CLOCKWATCH_FIELD_PRESENT(p, audit_rtc_jump_sum_ns))
+		json_int(j, "jump_sum_ns", p->audit_rtc_jump_sum_ns);
 	json_object_end(j);
 }
 

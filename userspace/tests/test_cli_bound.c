@@ -202,6 +202,8 @@ TEST_F(cli, export_textfile)
 	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_bound_seconds gauge\n"));
 	/* No ppb anywhere: ratios in base units */
 	EXPECT_EQ(NULL, strstr(self->out, "ppb"));
+	/* No RTC audit on this page: no host pause series, not a made-up 0. */
+	EXPECT_EQ(NULL, strstr(self->out, "host_pause"));
 
 	/* node_timex_* parity: what adjtimex() says, as node_exporter computes it */
 	EXPECT_EQ(tx.tick / 1e6, sample_value(self->out, "clockwatch_tick_seconds"));
@@ -216,6 +218,64 @@ TEST_F(cli, export_textfile)
 	snprintf(cmd, sizeof(cmd), "%s.tmp.", path);
 	EXPECT_EQ(NULL, strstr(self->out, cmd));
 	EXPECT_EQ(0, stat(path, &st));
+	unlink(path);
+}
+
+/*
+ * Host pauses from the RTC audit: the count, the last one's size and
+ * their sum as the page holds them (the jumps are minus the pauses), and
+ * each again after another pause.
+ */
+TEST_F(cli, export_host_pauses)
+{
+	char path[128], cmd[256];
+
+	snprintf(path, sizeof(path), "%s.prom", self->pf.path);
+	snprintf(cmd, sizeof(cmd), "%s export -d %s --textfile %s", cli(), self->pf.path, path);
+	page_write_begin(self->pf.page);
+	self->pf.page->features |= CLOCKWATCH_FEAT_AUDIT_RTC;
+	page_write_end(self->pf.page);
+	page_refresh_clocks(self->pf.page);
+	ASSERT_EQ(0, system(cmd));
+	read_whole(path, self->out, sizeof(self->out));
+	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_host_pauses_total counter\n"));
+	EXPECT_NE(NULL, strstr(self->out, "\nclockwatch_host_pauses_total 0\n"));
+	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_last_host_pause_seconds gauge\n"));
+	EXPECT_NE(NULL, strstr(self->out, "\nclockwatch_last_host_pause_seconds 0\n"))
+		TH_LOG("%s", self->out);
+	EXPECT_NE(NULL, strstr(self->out, "# TYPE clockwatch_host_pause_seconds_total counter\n"));
+	EXPECT_NE(NULL, strstr(self->out, "\nclockwatch_host_pause_seconds_total 0\n"));
+
+	page_write_begin(self->pf.page);
+	self->pf.page->audit_rtc_jumps = 1;
+	self->pf.page->audit_rtc_jump_ns = -1002300000;	/* a 1.0023 s pause */
+	self->pf.page->audit_rtc_jump_sum_ns = -1002300000;
+	page_write_end(self->pf.page);
+	ASSERT_EQ(0, system(cmd));
+	read_whole(path, self->out, sizeof(self->out));
+	EXPECT_EQ(1.0, sample_value(self->out, "clockwatch_host_pauses_total"));
+	EXPECT_EQ(1.0023, sample_value(self->out, "clockwatch_last_host_pause_seconds"));
+	EXPECT_EQ(1.0023, sample_value(self->out, "clockwatch_host_pause_seconds_total"));
+
+	page_write_begin(self->pf.page);
+	self->pf.page->audit_rtc_jumps = 2;
+	self->pf.page->audit_rtc_jump_ns = -301600000;	/* then 0.3016 s */
+	self->pf.page->audit_rtc_jump_sum_ns = -1303900000;
+	page_write_end(self->pf.page);
+	ASSERT_EQ(0, system(cmd));
+	read_whole(path, self->out, sizeof(self->out));
+	EXPECT_EQ(2.0, sample_value(self->out, "clockwatch_host_pauses_total"));
+	EXPECT_EQ(0.3016, sample_value(self->out, "clockwatch_last_host_pause_seconds"));
+	EXPECT_EQ(1.3039, sample_value(self->out, "clockwatch_host_pause_seconds_total"));
+
+	/* A module from before the sum: the count and the last one only. */
+	page_write_begin(self->pf.page);
+	self->pf.page->size = offsetof(struct clockwatch_page, audit_rtc_jump_sum_ns);
+	page_write_end(self->pf.page);
+	ASSERT_EQ(0, system(cmd));
+	read_whole(path, self->out, sizeof(self->out));
+	EXPECT_EQ(2.0, sample_value(self->out, "clockwatch_host_pauses_total"));
+	EXPECT_EQ(NULL, strstr(self->out, "host_pause_seconds_total"));
 	unlink(path);
 }
 
@@ -327,7 +387,10 @@ TEST_F(cli, export_promtool)
 		SKIP(return, "no promtool: run scripts/deps (or set PROMTOOL)");
 	snprintf(path, sizeof(path), "%s.prom", self->pf.path);
 	page_write_begin(self->pf.page);
-	self->pf.page->features |= CLOCKWATCH_FEAT_SYNC_STATE | CLOCKWATCH_FEAT_FREQ;
+	self->pf.page->features |= CLOCKWATCH_FEAT_SYNC_STATE | CLOCKWATCH_FEAT_FREQ |
+				   CLOCKWATCH_FEAT_AUDIT_RTC;
+	self->pf.page->audit_rtc_jumps = 1;
+	self->pf.page->audit_rtc_jump_ns = -1002300000;
 	self->pf.page->freq_short_window_raw_ns = SEC;
 	self->pf.page->freq_long_window_raw_ns = 60 * SEC;
 	page_write_end(self->pf.page);

@@ -331,9 +331,14 @@ struct clockwatch_ntp {
  *		that steps and rates do not explain, ns; negative when
  *		REALTIME fell behind (a host pause); 0 = none
  * @audit_rtc_jump_raw_ns: when the audit saw it, CLOCK_MONOTONIC_RAW
+ * @audit_rtc_jump_sum_ns: every jump's size added up since load, ns:
+ *		minus the time the host stopped the VM in all.  A pause
+ *		the audit saw as two jumps (one began while it read around
+ *		an edge) is whole here, where audit_rtc_jump_ns holds only
+ *		its second part
  *
  * The structure is well under half of the page: fields added later go
- * after @audit_rtc_jump_raw_ns.
+ * after @audit_rtc_jump_sum_ns.
  */
 struct clockwatch_page {
 	__u32 magic;
@@ -411,6 +416,7 @@ struct clockwatch_page {
 	__u64 audit_rtc_writes;
 	__s64 audit_rtc_jump_ns;
 	__s64 audit_rtc_jump_raw_ns;
+	__s64 audit_rtc_jump_sum_ns;
 };
 
 /* Is @field covered by the size the module published in @page? */
