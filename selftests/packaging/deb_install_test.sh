@@ -32,8 +32,9 @@
 #
 # The systemd units cannot be started here (the guest's PID 1 is a
 # script, not systemd): their ExecStart= lines run under setpriv with the
-# units' users and capability sets instead; the sandboxing itself is
-# checked by systemd-analyze (scripts/check-units).
+# units' users and capability sets, and under their system call filters
+# (syscall_filter_run.py), instead; the rest of the sandboxing is checked
+# by systemd-analyze (scripts/check-units).
 set -uo pipefail
 
 usage="usage: deb_install_test.sh [--log FILE] KERNEL DEB-DIRECTORY"
@@ -107,9 +108,10 @@ debs=("$debdir"/clockwatch-dkms_"$ver"_all.deb "$debdir"/clockwatch_"$ver"_*.deb
       "$debdir"/libclockwatch0_"$ver"_*.deb "$debdir"/libclockwatch-dev_"$ver"_*.deb)
 pkgs="clockwatch clockwatch-dkms libclockwatch0 libclockwatch-dev"
 port=9817
+filter=$top/selftests/packaging/syscall_filter_run.py
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..19"
 
 # What udev sets up on a booted system, and dkms's bash needs for <(...).
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
@@ -208,13 +210,14 @@ else
 fi
 
 # clockwatch-exporter.service's ExecStart, as an unprivileged user with no
-# capability at all (DynamicUser=, CapabilityBoundingSet=): the module's
-# counters in /metrics.
+# capability at all (DynamicUser=, CapabilityBoundingSet=), under the
+# unit's system call filter (syscall_filter_run.py): the module's counters
+# in /metrics.
 unit=/lib/systemd/system/clockwatch-exporter.service
 cmd=$(sed -n 's/^ExecStart=//p' "$unit")
 # shellcheck disable=SC2086 # the unit's command line, split as systemd does
 setpriv --reuid=nobody --regid=nogroup --clear-groups --no-new-privs \
-	--inh-caps=-all --bounding-set=-all $cmd --count 1 \
+	--inh-caps=-all --bounding-set=-all "$filter" "$unit" -- $cmd --count 1 \
 	2> "$tmp/exporter.err" &
 exporter=$!
 for _ in $(seq 100); do
@@ -227,7 +230,7 @@ grep -q '^clockwatch_adjtimex_calls_total ' "$tmp/metrics" &&
 	grep -q '^clockwatch_offset_seconds ' "$tmp/metrics"
 st2=$?
 [ $((st | st2)) = 0 ] || sed 's/^/# /' "$tmp/exporter.err"
-result $((st | st2)) "exporter's ExecStart as nobody, no capability: /metrics on 127.0.0.1:$port with the module's counters"
+result $((st | st2)) "exporter's ExecStart as nobody, no capability, its system calls: /metrics on 127.0.0.1:$port with the module's counters"
 
 # clockwatch-textfile.service's ExecStart, as root without capabilities,
 # into node_exporter's directory.
@@ -236,13 +239,27 @@ cmd=$(sed -n 's/^ExecStart=//p' "$unit")
 prom=$(sed -n 's/^ExecStart=.*--output \([^ ]*\).*/\1/p' "$unit")
 mkdir -p "$(dirname "$prom")"
 # shellcheck disable=SC2086
-setpriv --no-new-privs --inh-caps=-all --bounding-set=-all $cmd 2> "$tmp/textfile.err"
+setpriv --no-new-privs --inh-caps=-all --bounding-set=-all \
+	"$filter" "$unit" -- $cmd 2> "$tmp/textfile.err"
 st=$?
 grep -q '^clockwatch_steps_total ' "$prom" 2>/dev/null &&
+	grep -q '^clockwatch_offset_seconds ' "$prom" &&
 	[ "$(stat -c %a "$prom")" = 644 ]
 st2=$?
 [ $((st | st2)) = 0 ] || sed 's/^/# /' "$tmp/textfile.err"
-result $((st | st2)) "textfile's ExecStart, root without capabilities: $prom, mode 644, with the module's counters"
+result $((st | st2)) "textfile's ExecStart, root without capabilities, its system calls: $prom, mode 644, with the module's counters"
+# The filter is real, and ProtectClock= must stay off: without the unit's
+# "SystemCallFilter=adjtimex ..." line, as under ProtectClock=yes, the
+# read-only adjtimex() fails and the adjtimex() quantities are missing.
+grep -v '^SystemCallFilter=adjtimex' "$unit" > "$tmp/no-adjtimex.service"
+rm -f "$prom"
+# shellcheck disable=SC2086
+setpriv --no-new-privs --inh-caps=-all --bounding-set=-all \
+	"$filter" "$tmp/no-adjtimex.service" -- $cmd 2> "$tmp/textfile.err"
+! grep -q '^clockwatch_offset_seconds ' "$prom" && grep -q 'adjtimex' "$tmp/textfile.err"
+st=$?
+[ $st = 0 ] || sed 's/^/# /' "$tmp/textfile.err"
+result $st "the same without adjtimex in its filter: adjtimex() refused, no clockwatch_offset_seconds"
 rm -f "$prom"
 rmdir -p "$(dirname "$prom")" 2>/dev/null
 
@@ -266,7 +283,7 @@ for _ in $(seq 20); do
 	# shellcheck disable=SC2086
 	setpriv --reuid="$user" --regid="$user" --init-groups --no-new-privs \
 		--inh-caps="$caps" --ambient-caps="$caps" --bounding-set="-all,$caps" \
-		$cmd --once > "$tmp/report" 2> "$tmp/report.err"
+		"$filter" "$unit" -- $cmd --once > "$tmp/report" 2> "$tmp/report.err"
 	st=$?
 	grep -q 'no sync daemon has written maxerror' "$tmp/report.err" || break
 	sleep 0.5
@@ -282,7 +299,7 @@ sys.exit(0 if ok else 1)
 EOF
 fi
 [ $st = 0 ] || { sed 's/^/# /' "$tmp/report.err"; sed 's/^/# chronyd: /' "$tmp/chronyd.log"; }
-result $st "chrony-report's ExecStart --once as $user with $caps: the report reached the module"
+result $st "chrony-report's ExecStart --once as $user with $caps, its system calls: the report reached the module"
 # Again without CAP_SYS_TIME: the module must refuse it, so the test
 # above did need the capability the unit gives.
 # shellcheck disable=SC2086
