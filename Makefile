@@ -16,6 +16,7 @@
 #                        (built once, 30 to 70 min; the suites 50 min)
 #   make matrix          build the module for every kernel of the matrix
 #   make dkms-install    register and build the module with DKMS
+#   make deb             Debian packages (debian/) into .build/deb/
 #   make bench           the stall probe's overhead and peer benchmarks,
 #                        and the cost of libclockwatch's now()
 #
@@ -41,7 +42,8 @@ else
 endif
 
 .PHONY: all modules userspace selftests demo check check-unit check-vm \
-	check-truth check-debug matrix deps install dkms-install style clean bench
+	check-truth check-debug matrix deps install dkms-install style clean bench \
+	deb
 
 all: modules userspace selftests
 
@@ -124,6 +126,10 @@ bench: deps
 
 dkms-install:
 	$(Q)scripts/dkms-install
+
+# Documentation/packaging.rst
+deb: deps
+	$(Q)scripts/build-deb
 
 style:
 	$(Q)scripts/style
