@@ -21,10 +21,8 @@ emitted; this script holds it against the host's timing:
 Prints TAP; exits non-zero when a check failed.
 """
 import argparse
-import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,41 +31,8 @@ import time
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HOST_PAUSE = 7
 
-
-class Qmp:
-    """A minimal QMP client: one command at a time, events skipped."""
-
-    def __init__(self, path, timeout=30.0):
-        end = time.monotonic() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.1)
-        self.f = self.sock.makefile("rwb", buffering=0)
-        self._read()                        # the greeting
-        self.command("qmp_capabilities")
-
-    def _read(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError("QMP closed")
-            msg = json.loads(line)
-            if "event" not in msg:
-                return msg
-
-    def command(self, name):
-        self.f.write(json.dumps({"execute": name}).encode() + b"\n")
-        msg = self._read()
-        if "error" in msg:
-            raise RuntimeError("QMP %s: %s" % (name, msg["error"]))
-        return msg
+sys.path.insert(0, os.path.join(TOP, "selftests", "clockwatch", "truth"))
+from qmp import QMP  # noqa: E402
 
 
 def main():
@@ -107,14 +72,14 @@ def main():
         if m:
             i = int(m.group(1))
             if qmp is None:
-                qmp = Qmp(qsock)
+                qmp = QMP(qsock, connect_timeout=30.0)
             length = pauses[i - 1]
             t0 = time.monotonic()
-            qmp.command("stop")
+            qmp.cmd("stop")
             t1 = time.monotonic()
             time.sleep(max(0.0, length - (t1 - t0)))
             t2 = time.monotonic()
-            qmp.command("cont")
+            qmp.cmd("cont")
             t3 = time.monotonic()
             host = (t2 + t3) / 2 - (t0 + t1) / 2
             host_err = ((t1 - t0) + (t3 - t2)) / 2

@@ -48,6 +48,8 @@ import urllib.parse
 import urllib.request
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+sys.path.insert(0, os.path.join(TOP, "selftests", "clockwatch", "truth"))
+from qmp import QMP, QMPError  # noqa: E402
 CLI = os.path.join(TOP, "userspace", "build", "clockwatch")
 PROM_BIN = os.path.join(TOP, ".cache", "prometheus", "usr", "bin")
 RULES = os.path.join(TOP, "packaging", "prometheus", "clockwatch-rules.yml")
@@ -410,42 +412,6 @@ def guest(args):
 # -- the host half -----------------------------------------------------
 
 
-class Qmp:
-    """A minimal QMP client: one command at a time, events skipped."""
-
-    def __init__(self, path, timeout=30.0):
-        end = time.monotonic() + timeout
-        while True:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > end:
-                    raise
-                time.sleep(0.1)
-        self.f = self.sock.makefile("rwb", buffering=0)
-        self._read()
-        self.command("qmp_capabilities")
-
-    def _read(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError("QMP closed")
-            msg = json.loads(line)
-            if "event" not in msg:
-                return msg
-
-    def command(self, name):
-        self.f.write(json.dumps({"execute": name}).encode() + b"\n")
-        msg = self._read()
-        if "error" in msg:
-            raise RuntimeError("QMP %s: %s" % (name, msg["error"]))
-        return msg
-
-
 def host(args):
     ko = args.ko or os.path.join(TOP, ".build", args.kernel, "kmod", "clockwatch.ko")
     for path in (ko, CLI, os.path.join(PROM_BIN, "prometheus")):
@@ -472,17 +438,17 @@ def host(args):
         print(line, flush=True)
         if "CW-PROM-PAUSE-READY" in line:
             try:
-                qmp = qmp or Qmp(qsock)
+                qmp = qmp or QMP(qsock, connect_timeout=30.0)
                 a = time.monotonic()
-                qmp.command("stop")
+                qmp.cmd("stop")
                 b = time.monotonic()
                 time.sleep(max(0.0, PAUSE_S - (b - a)))
                 c = time.monotonic()
-                qmp.command("cont")
+                qmp.cmd("cont")
                 d = time.monotonic()
                 pause = ((c + d) / 2 - (a + b) / 2, ((b - a) + (d - c)) / 2)
                 print("# host: stopped the VM for %.4f s ± %.4f s" % pause, flush=True)
-            except (OSError, EOFError, RuntimeError) as e:
+            except (OSError, EOFError, QMPError) as e:
                 print("# host: QMP: %s" % e, flush=True)
         m = re.search(r"CW-PROM-HOSTPAUSE ([0-9.e+-]+) jumps=(\d+) unexplained=(\d+)", line)
         if m:
