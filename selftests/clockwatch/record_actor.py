@@ -13,39 +13,19 @@ The times go to SIDE_FILE as one JSON object.  Run as root in the test VM:
     record_actor.py SIDE_FILE [--cpu N] [--stall-ms MS]
 """
 import argparse
-import fcntl
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import time
 
-INJECT_PATH = "/sys/kernel/debug/clockwatch/inject"
-INJECT_IRQ = 2
-# struct clockwatch_inject: size, cpu, mode, reserved (u32); duration_ns
-# (u64); start_ns, end_ns (s64): include/clockwatch/inject.h
-INJECT_FMT = "=IIIIQqq"
-INJECT_SIZE = struct.calcsize(INJECT_FMT)
-# _IOWR(0xC7, 0x43, struct clockwatch_inject)
-IOC_INJECT = (3 << 30) | (INJECT_SIZE << 16) | (0xC7 << 8) | 0x43
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cwinject import inject_stall  # noqa: E402
 
 
 def mono():
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-
-
-def inject_stall(cpu, ms):
-    buf = bytearray(struct.pack(INJECT_FMT, INJECT_SIZE, cpu, INJECT_IRQ, 0,
-                                ms * 1000000, 0, 0))
-    fd = os.open(INJECT_PATH, os.O_RDWR)
-    try:
-        fcntl.ioctl(fd, IOC_INJECT, buf)
-    finally:
-        os.close(fd)
-    _, _, _, _, _, start, end = struct.unpack(INJECT_FMT, buf)
-    return start, end
 
 
 def step(delta_ns):

@@ -32,13 +32,11 @@ rules name.  Prints TAP; exits non-zero when a check failed.
 """
 import argparse
 import calendar
-import fcntl
 import json
 import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,8 @@ import urllib.request
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "selftests", "clockwatch", "truth"))
 from qmp import QMP, QMPError  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "selftests", "clockwatch"))
+from cwinject import inject_stall  # noqa: E402
 CLI = os.path.join(TOP, "userspace", "build", "clockwatch")
 PROM_BIN = os.path.join(TOP, ".cache", "prometheus", "usr", "bin")
 RULES = os.path.join(TOP, "packaging", "prometheus", "clockwatch-rules.yml")
@@ -59,14 +59,6 @@ FOR_IN_TEST = "2s"
 # RTC edge).
 PAUSE_S = 2.0
 
-# include/clockwatch/inject.h: struct clockwatch_inject (u32 size, cpu,
-# mode, reserved; u64 duration_ns; s64 start_ns, end_ns) and
-# CLOCKWATCH_IOC_INJECT = _IOWR(0xC7, 0x43, struct clockwatch_inject).
-INJECT_PATH = "/sys/kernel/debug/clockwatch/inject"
-INJECT_FMT = "=IIIIQqq"
-INJECT_SIZE = struct.calcsize(INJECT_FMT)
-IOC_INJECT = (3 << 30) | (INJECT_SIZE << 16) | (0xC7 << 8) | 0x43
-INJECT_IRQ = 2
 STALL_MS = 200
 
 
@@ -160,19 +152,6 @@ def realtime_minus_monotonic():
     r = time.clock_gettime(time.CLOCK_REALTIME)
     b = time.clock_gettime(time.CLOCK_MONOTONIC)
     return r - (a + b) / 2
-
-
-def inject_stall(cpu, ms):
-    """An IRQs-off spin of ms on cpu; (start, end) CLOCK_MONOTONIC ns."""
-    buf = bytearray(struct.pack(INJECT_FMT, INJECT_SIZE, cpu, INJECT_IRQ, 0,
-                                ms * 1000000, 0, 0))
-    fd = os.open(INJECT_PATH, os.O_RDWR)
-    try:
-        fcntl.ioctl(fd, IOC_INJECT, buf)
-    finally:
-        os.close(fd)
-    _, _, _, _, _, start, end = struct.unpack(INJECT_FMT, buf)
-    return start, end
 
 
 def audit_state():
